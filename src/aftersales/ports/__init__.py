@@ -1,0 +1,223 @@
+"""Ports: the interfaces the service layer needs and adapters implement.
+
+Everything here is a :class:`typing.Protocol`; implement them in your own adapters and prove
+them with the contract tests in :mod:`aftersales.testing.contracts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+from uuid import UUID
+
+from aftersales.domain.events import DomainEvent
+from aftersales.domain.records import Customer, Equipment, ServicePlan
+from aftersales.domain.request import RequestState, ServiceRequest
+from aftersales.domain.values import Actor, Priority
+
+__all__ = [
+    "ActorRepository",
+    "AuthorizationPolicy",
+    "Clock",
+    "CustomerRepository",
+    "EquipmentRepository",
+    "EventPublisher",
+    "IdGenerator",
+    "ServicePlanRepository",
+    "ServiceRequestRepository",
+    "UnitOfWork",
+]
+
+
+class Clock(Protocol):
+    """Where the time comes from. The domain never reads the wall clock itself."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware."""
+        ...
+
+
+class IdGenerator(Protocol):
+    """Where ids come from. The domain never generates ids itself."""
+
+    def new_id(self) -> UUID:
+        """A fresh, globally unique id."""
+        ...
+
+    def service_number(self, at: datetime) -> str:
+        """R7: a fresh human-readable service number for a request registered at ``at``."""
+        ...
+
+
+class EventPublisher(Protocol):
+    """Receives the domain events of each committed unit of work, in order."""
+
+    def publish(self, events: Sequence[DomainEvent]) -> None:
+        """Deliver ``events`` (already committed) to whoever listens."""
+        ...
+
+
+class AuthorizationPolicy(Protocol):
+    """R30: decides whether ``actor`` may perform ``action``.
+
+    ``request`` is the request acted on (None for actions that create one or concern the
+    records only). Raise :class:`aftersales.errors.NotAuthorized` to refuse.
+    """
+
+    def authorize(self, actor: Actor, action: str, request: ServiceRequest | None) -> None:
+        """Return if allowed; raise NotAuthorized otherwise."""
+        ...
+
+
+class CustomerRepository(Protocol):
+    """R1 customer files."""
+
+    def add(self, customer: Customer) -> None:
+        """Stage a new customer (written on commit)."""
+        ...
+
+    def get(self, customer_id: UUID) -> Customer:
+        """The customer, or NotFound."""
+        ...
+
+    def save(self, customer: Customer) -> None:
+        """Stage changes to a customer read in this unit of work."""
+        ...
+
+
+class EquipmentRepository(Protocol):
+    """R2 equipment files."""
+
+    def add(self, equipment: Equipment) -> None:
+        """Stage a new unit (written on commit); serials are unique per model."""
+        ...
+
+    def get(self, equipment_id: UUID) -> Equipment:
+        """The unit, or NotFound."""
+        ...
+
+    def save(self, equipment: Equipment) -> None:
+        """Stage changes to a unit read in this unit of work."""
+        ...
+
+    def of_customer(self, customer_id: UUID) -> list[Equipment]:
+        """Every unit owned by ``customer_id``."""
+        ...
+
+
+class ServicePlanRepository(Protocol):
+    """R4 service plans."""
+
+    def add(self, plan: ServicePlan) -> None:
+        """Stage a new plan."""
+        ...
+
+    def get(self, plan_id: UUID) -> ServicePlan:
+        """The plan, or NotFound."""
+        ...
+
+    def of_customer(self, customer_id: UUID) -> list[ServicePlan]:
+        """Every plan of ``customer_id``."""
+        ...
+
+
+class ActorRepository(Protocol):
+    """R30 the directory of people who act on the system."""
+
+    def add(self, actor: Actor) -> None:
+        """Stage a new actor."""
+        ...
+
+    def get(self, actor_id: UUID) -> Actor:
+        """The actor, or NotFound."""
+        ...
+
+
+class ServiceRequestRepository(Protocol):
+    """Service requests. Requests read here are tracked: the unit of work writes back every
+    request that changed (has pending events) when it commits."""
+
+    def add(self, request: ServiceRequest) -> None:
+        """Stage a new request; its service number must be unique."""
+        ...
+
+    def get(self, request_id: UUID) -> ServiceRequest:
+        """The request, or NotFound."""
+        ...
+
+    def get_by_number(self, number: str) -> ServiceRequest:
+        """The request with service number ``number``, or NotFound."""
+        ...
+
+    def find(
+        self,
+        *,
+        customer_id: UUID | None = None,
+        equipment_id: UUID | None = None,
+        engineer_id: UUID | None = None,
+        states: Iterable[RequestState] | None = None,
+        priority: Priority | None = None,
+        limit: int | None = None,
+    ) -> list[ServiceRequest]:
+        """Requests matching every given criterion, oldest registration first."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """A transaction over every repository.
+
+    Use as a context manager; it rolls back unless :meth:`commit` was called. After a commit,
+    :meth:`collect_new_events` returns the domain events of everything it touched, in order.
+    """
+
+    @property
+    def customers(self) -> CustomerRepository:
+        """R1 customer files."""
+        ...
+
+    @property
+    def equipment(self) -> EquipmentRepository:
+        """R2 equipment files."""
+        ...
+
+    @property
+    def plans(self) -> ServicePlanRepository:
+        """R4 service plans."""
+        ...
+
+    @property
+    def actors(self) -> ActorRepository:
+        """R30 the directory."""
+        ...
+
+    @property
+    def requests(self) -> ServiceRequestRepository:
+        """Service requests."""
+        ...
+
+    def __enter__(self) -> Self:
+        """Begin."""
+        ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+        ...
+
+    def commit(self) -> None:
+        """Make every staged change durable, atomically; ConcurrencyConflict if one lost a race."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard every staged change."""
+        ...
+
+    def collect_new_events(self) -> list[DomainEvent]:
+        """The events committed by this unit of work (each returned once)."""
+        ...

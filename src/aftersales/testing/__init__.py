@@ -1,0 +1,1 @@
+"""Test support shipped with the library (Hypothesis strategies, stateful bases, contracts)."""

@@ -1,0 +1,324 @@
+"""Workflows as data: definitions, the graph check, Mermaid rendering and the shared machine.
+
+A :class:`WorkflowDefinition` lists states and transitions as plain data. From it we build
+exactly one module-level :class:`transitions.Machine` per workflow kind (``model=None``,
+``auto_transitions=False``); entities are triggered through it without ever being added to it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+from transitions import Machine
+
+from aftersales.errors import GuardFailed, InvalidTransition, WorkflowDefinitionError
+
+__all__ = [
+    "MustPassThrough",
+    "RequiresCondition",
+    "Transition",
+    "Workflow",
+    "WorkflowDefinition",
+    "check_workflow",
+    "verify_workflow",
+]
+
+
+def _strs(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(str(v) for v in values)
+
+
+def _guarantees(values: Iterable[Guarantee]) -> tuple[Guarantee, ...]:
+    return tuple(values)
+
+
+def _transitions(values: Iterable[Transition]) -> tuple[Transition, ...]:
+    return tuple(values)
+
+
+def _str_set(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(str(v) for v in values)
+
+
+@attrs.frozen
+class Transition:
+    """One transition: ``trigger`` moves an entity from any of ``sources`` to ``dest``.
+
+    ``conditions`` name boolean attributes (or methods) of the entity that must all be true.
+    """
+
+    trigger: str
+    sources: tuple[str, ...] = attrs.field(converter=_strs)
+    dest: str = attrs.field(converter=str)
+    conditions: tuple[str, ...] = attrs.field(default=(), converter=_strs)
+    rule: str = ""  # DOMAIN.md rule number(s) this transition implements
+
+
+@attrs.frozen
+class MustPassThrough:
+    """Guarantee: every path from the initial state to ``target`` visits one of ``via``."""
+
+    target: str = attrs.field(converter=str)
+    via: tuple[str, ...] = attrs.field(converter=_strs)
+    rule: str = ""
+
+
+@attrs.frozen
+class RequiresCondition:
+    """Guarantee: every transition into ``target`` is guarded by ``condition``."""
+
+    target: str = attrs.field(converter=str)
+    condition: str
+    rule: str = ""
+
+
+Guarantee = MustPassThrough | RequiresCondition
+
+
+@attrs.frozen
+class WorkflowDefinition:
+    """A workflow as data: it can be listed, checked (:func:`check_workflow`) and drawn."""
+
+    name: str
+    states: tuple[str, ...] = attrs.field(converter=_strs)
+    initial: str = attrs.field(converter=str)
+    finals: frozenset[str] = attrs.field(converter=_str_set)
+    transitions: tuple[Transition, ...] = attrs.field(converter=_transitions)
+    guarantees: tuple[Guarantee, ...] = attrs.field(default=(), converter=_guarantees)
+    condition_reasons: Mapping[str, str] = attrs.field(factory=dict)
+    description: str = ""
+
+    def triggers(self) -> list[str]:
+        """Every trigger name, in declaration order, without repeats."""
+        return list(dict.fromkeys(t.trigger for t in self.transitions))
+
+    def edges(self) -> list[tuple[str, str, Transition]]:
+        """``(source, dest, transition)`` for every source of every transition."""
+        return [(s, t.dest, t) for t in self.transitions for s in t.sources]
+
+    def to_mermaid(self) -> str:
+        """A Mermaid ``stateDiagram-v2`` of this workflow (guards shown in brackets)."""
+        lines = ["stateDiagram-v2", f"    [*] --> {self.initial}"]
+        for source, dest, t in self.edges():
+            label = t.trigger + (f" [{', '.join(t.conditions)}]" if t.conditions else "")
+            lines.append(f"    {source} --> {dest}: {label}")
+        lines.extend(f"    {final} --> [*]" for final in sorted(self.finals))
+        return "\n".join(lines) + "\n"
+
+    def to_table(self) -> list[tuple[str, str, str, str]]:
+        """Rows of (trigger, from, to, conditions) for listing."""
+        return [(t.trigger, s, d, ", ".join(t.conditions)) for s, d, t in self.edges()]
+
+
+def _successors(definition: WorkflowDefinition) -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {s: set() for s in definition.states}
+    for source, dest, _ in definition.edges():
+        graph.setdefault(source, set()).add(dest)
+    return graph
+
+
+def _reachable(graph: Mapping[str, Iterable[str]], start: str, blocked: set[str]) -> set[str]:
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        for nxt in graph.get(queue.popleft(), ()):
+            if nxt not in seen and nxt not in blocked:
+                seen.add(nxt)
+                queue.append(nxt)
+    return seen
+
+
+def check_workflow(definition: WorkflowDefinition) -> list[str]:
+    """Check a workflow definition as a graph; return every problem found (empty when sound).
+
+    Checks: states and transitions name only known states; the initial state is known; no
+    trigger is ambiguous from one state; every state is reachable from the initial one; every
+    non-final state can reach a final one; final states have no way out; and every guarantee
+    holds (a :class:`MustPassThrough` target cannot be reached while avoiding its ``via``
+    states, and every transition into a :class:`RequiresCondition` target carries the guard).
+    """
+    problems: list[str] = []
+    known = set(definition.states)
+    if len(known) != len(definition.states):
+        problems.append("a state is declared twice")
+    if definition.initial not in known:
+        problems.append(f"initial state {definition.initial!r} is not a declared state")
+    for final in sorted(definition.finals - known):
+        problems.append(f"final state {final!r} is not a declared state")
+    seen_pairs: set[tuple[str, str]] = set()
+    for source, dest, t in definition.edges():
+        for name in (source, dest):
+            if name not in known:
+                problems.append(f"transition {t.trigger!r} names unknown state {name!r}")
+        if (source, t.trigger) in seen_pairs:
+            problems.append(f"trigger {t.trigger!r} is ambiguous from state {source!r}")
+        seen_pairs.add((source, t.trigger))
+        if source in definition.finals:
+            problems.append(f"final state {source!r} has a way out ({t.trigger!r} to {dest!r})")
+    if problems:
+        return problems
+
+    graph = _successors(definition)
+    reachable = _reachable(graph, definition.initial, set())
+    for state in definition.states:
+        if state not in reachable:
+            problems.append(f"state {state!r} is unreachable from {definition.initial!r}")
+    if not definition.finals:
+        problems.append("no final state")
+    for state in definition.states:
+        if state in definition.finals or state not in reachable:
+            continue
+        if not _reachable(graph, state, set()) & definition.finals:
+            problems.append(f"state {state!r} cannot reach any final state")
+
+    for g in definition.guarantees:
+        tag = f" ({g.rule})" if g.rule else ""
+        if g.target not in known:
+            problems.append(f"guarantee{tag} names unknown state {g.target!r}")
+            continue
+        if isinstance(g, MustPassThrough):
+            unknown = [v for v in g.via if v not in known]
+            if unknown:
+                problems.append(f"guarantee{tag} names unknown states {unknown}")
+                continue
+            if definition.initial in g.via:
+                continue
+            if g.target in _reachable(graph, definition.initial, set(g.via)):
+                path = _path_avoiding(graph, definition.initial, g.target, set(g.via))
+                problems.append(
+                    f"{g.target!r} is reachable without passing {' or '.join(g.via)}{tag}: "
+                    + " -> ".join(path)
+                )
+        else:
+            for source, dest, t in definition.edges():
+                if dest == g.target and source != g.target and g.condition not in t.conditions:
+                    problems.append(
+                        f"transition {t.trigger!r} from {source!r} enters {g.target!r} "
+                        f"without the guard {g.condition!r}{tag}"
+                    )
+    return problems
+
+
+def _path_avoiding(
+    graph: Mapping[str, Iterable[str]], start: str, goal: str, blocked: set[str]
+) -> list[str]:
+    parent: dict[str, str | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        if node == goal:
+            break
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in parent and nxt not in blocked:
+                parent[nxt] = node
+                queue.append(nxt)
+    path: list[str] = []
+    cursor: str | None = goal
+    while cursor is not None:
+        path.append(cursor)
+        cursor = parent.get(cursor)
+    return path[::-1]
+
+
+def verify_workflow(definition: WorkflowDefinition) -> WorkflowDefinition:
+    """Return ``definition`` if sound, else raise WorkflowDefinitionError with every reason."""
+    problems = check_workflow(definition)
+    if problems:
+        raise WorkflowDefinitionError(definition.name, problems)
+    return definition
+
+
+class Workflow:
+    """A verified definition plus its single shared :class:`transitions.Machine`.
+
+    Entities keep their state in ``state`` as a member of ``state_enum``; they are never added
+    to the machine: :meth:`fire` triggers the machine's event on the entity directly.
+    """
+
+    def __init__(
+        self,
+        definition: WorkflowDefinition,
+        state_enum: type[enum.StrEnum],
+        entity_name: str,
+    ) -> None:
+        verify_workflow(definition)
+        if {s.value for s in state_enum} != set(definition.states):
+            raise WorkflowDefinitionError(
+                definition.name, ["the state enum and the definition list different states"]
+            )
+        self.definition = definition
+        self.state_enum = state_enum
+        self.entity_name = entity_name
+        self._allowed: dict[tuple[str, str], Transition] = {
+            (s, t.trigger): t for s, _, t in definition.edges()
+        }
+        self.machine = Machine(
+            model=None,
+            states=list(state_enum),
+            initial=state_enum(definition.initial),
+            transitions=[
+                {
+                    "trigger": t.trigger,
+                    "source": [state_enum(s) for s in t.sources],
+                    "dest": state_enum(t.dest),
+                    "conditions": list(t.conditions),
+                }
+                for t in definition.transitions
+            ],
+            auto_transitions=False,
+            send_event=False,
+        )
+        self._events: dict[str, Any] = dict(self.machine.events)
+
+    @property
+    def name(self) -> str:
+        """The workflow kind, e.g. ``"onsite"``."""
+        return self.definition.name
+
+    @property
+    def initial(self) -> enum.StrEnum:
+        """The initial state."""
+        return self.state_enum(self.definition.initial)
+
+    def transition_for(self, state: str, trigger: str) -> Transition | None:
+        """The transition ``trigger`` takes from ``state``, or None."""
+        return self._allowed.get((state, trigger))
+
+    def check(self, entity: Any, trigger: str, entity_id: Any = None) -> Transition:
+        """Raise InvalidTransition/GuardFailed unless ``trigger`` can fire on ``entity`` now."""
+        state = entity.state
+        t = self._allowed.get((state, trigger))
+        if t is None:
+            raise InvalidTransition(
+                self.entity_name, entity_id if entity_id is not None else entity.id,
+                str(state), trigger.replace("_", " "),
+            )
+        for cond in t.conditions:
+            if not _holds(entity, cond):
+                raise GuardFailed(
+                    self.entity_name, entity_id if entity_id is not None else entity.id,
+                    str(state), trigger.replace("_", " "),
+                    self.definition.condition_reasons.get(cond, f"{cond} does not hold"),
+                )
+        return t
+
+    def fire(self, entity: Any, trigger: str, entity_id: Any = None) -> tuple[str, str]:
+        """Trigger ``trigger`` on ``entity``; return (from, to); a refusal changes nothing."""
+        before = entity.state
+        if (before, trigger) not in self._allowed:
+            self.check(entity, trigger, entity_id)
+        if not self._events[trigger].trigger(entity):
+            self.check(entity, trigger, entity_id)  # raises GuardFailed with the reason
+            raise AssertionError("unreachable")  # pragma: no cover
+        return str(before), str(entity.state)
+
+
+def _holds(entity: Any, condition: str) -> bool:
+    value: Any = getattr(entity, condition)
+    if isinstance(value, Callable):  # type: ignore[arg-type]
+        value = value()
+    return bool(value)
