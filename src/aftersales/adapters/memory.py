@@ -19,8 +19,10 @@ from aftersales.domain.records import Customer, Equipment, ServicePlan
 from aftersales.domain.request import RequestState, ServiceRequest
 from aftersales.domain.values import Actor, Priority
 from aftersales.errors import ConcurrencyConflict, NotFound, ValidationError
+from aftersales.ports import OutboxMessage
+from aftersales.serialization import event_to_dict
 
-__all__ = ["InMemoryStore", "InMemoryUnitOfWork"]
+__all__ = ["InMemoryOutbox", "InMemoryStore", "InMemoryUnitOfWork"]
 
 
 class InMemoryStore:
@@ -34,11 +36,53 @@ class InMemoryStore:
         self.requests: dict[UUID, ServiceRequest] = {}
         self.numbers: dict[str, UUID] = {}
         self.events: list[DomainEvent] = []
+        self.published: set[UUID] = set()
+        self.idempotency_keys: dict[str, UUID] = {}
         self.lock = threading.RLock()
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         """A new unit of work over this store (pass ``store.unit_of_work`` as a factory)."""
         return InMemoryUnitOfWork(self)
+
+    def outbox(self) -> InMemoryOutbox:
+        """The outbox relay API over this store's committed events."""
+        return InMemoryOutbox(self)
+
+
+class InMemoryOutbox:
+    """:class:`~aftersales.ports.Outbox` over an :class:`InMemoryStore`."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self.store = store
+
+    def pending(self, limit: int = 100) -> list[OutboxMessage]:
+        """Unpublished events in commit order (so in sequence order per aggregate)."""
+        with self.store.lock:
+            events = [e for e in self.store.events if e.event_id not in self.store.published]
+        return [
+            OutboxMessage(e.event_id, e.request_id, e.sequence, e.name, e.occurred_at,
+                          event_to_dict(e))
+            for e in events[:limit]
+        ]
+
+    def mark_published(self, event_ids: Iterable[UUID]) -> None:
+        """Mark events as shipped."""
+        with self.store.lock:
+            self.store.published.update(event_ids)
+
+
+class _Keys:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self.staged: dict[str, UUID] = {}
+
+    def get(self, key: str) -> UUID | None:
+        return self.staged.get(key) or self._store.idempotency_keys.get(key)
+
+    def put(self, key: str, aggregate_id: UUID) -> None:
+        if self.get(key) is not None:
+            raise ValidationError("IdempotencyKey", "key", f"{key!r} already used")
+        self.staged[key] = aggregate_id
 
 
 class _Records:
@@ -215,6 +259,7 @@ class InMemoryUnitOfWork:
         self.plans = _Plans(self.store.plans)
         self.actors = _Actors(self.store.actors)
         self.requests = _Requests(self.store)
+        self.idempotency = _Keys(self.store)
 
     def __enter__(self) -> Self:
         return self
@@ -256,7 +301,11 @@ class InMemoryUnitOfWork:
                         item_id, item.version
                     ):
                         raise ConcurrencyConflict(repo.entity, item_id, item.version)
+            for key in self.idempotency.staged:
+                if key in store.idempotency_keys:
+                    raise ConcurrencyConflict("IdempotencyKey", key, 0)
             events: list[DomainEvent] = []
+            store.idempotency_keys.update(self.idempotency.staged)
             for request in changed:
                 request.version += 1
                 events.extend(request.pending_events)

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 from uuid import UUID
+
+import attrs
 
 from aftersales.domain.events import DomainEvent
 from aftersales.domain.records import Customer, Equipment, ServicePlan
@@ -25,6 +27,9 @@ __all__ = [
     "EquipmentRepository",
     "EventPublisher",
     "IdGenerator",
+    "IdempotencyKeys",
+    "Outbox",
+    "OutboxMessage",
     "ServicePlanRepository",
     "ServiceRequestRepository",
     "UnitOfWork",
@@ -165,6 +170,54 @@ class ServiceRequestRepository(Protocol):
         ...
 
 
+class IdempotencyKeys(Protocol):
+    """Remembers which aggregate a command with an idempotency key produced or changed.
+
+    A repeated key returns the first result and writes nothing twice (an ERP retrying after a
+    timeout must not open two requests). Keys are written in the same transaction as the
+    change they guard.
+    """
+
+    def get(self, key: str) -> UUID | None:
+        """The aggregate id recorded for ``key``, or None if the key is new."""
+        ...
+
+    def put(self, key: str, aggregate_id: UUID) -> None:
+        """Record ``key`` (committed with the unit of work)."""
+        ...
+
+
+@attrs.frozen
+class OutboxMessage:
+    """A committed domain event waiting to be shipped to a message broker."""
+
+    event_id: UUID
+    aggregate_id: UUID
+    sequence: int
+    name: str
+    occurred_at: datetime
+    payload: dict[str, Any]  # JSON-ready, from aftersales.serialization.event_to_dict
+
+
+class Outbox(Protocol):
+    """The transactional outbox: events are written with the state change that caused them.
+
+    A relay loop ships them exactly once per ``event_id``, in order per aggregate::
+
+        for message in outbox.pending(limit=100):
+            broker.send(message.payload)
+            outbox.mark_published([message.event_id])
+    """
+
+    def pending(self, limit: int = 100) -> list[OutboxMessage]:
+        """Unpublished messages; within one aggregate in ``sequence`` order."""
+        ...
+
+    def mark_published(self, event_ids: Iterable[UUID]) -> None:
+        """Never return these again from :meth:`pending` (idempotent)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """A transaction over every repository.
 
@@ -195,6 +248,11 @@ class UnitOfWork(Protocol):
     @property
     def requests(self) -> ServiceRequestRepository:
         """Service requests."""
+        ...
+
+    @property
+    def idempotency(self) -> IdempotencyKeys:
+        """Idempotency keys of commands."""
         ...
 
     def __enter__(self) -> Self:

@@ -104,8 +104,27 @@ class ServiceDesk:
             self.publisher.publish(events)
         return result
 
+    def _idempotent(
+        self, key: str | None, work: Callable[[UnitOfWork], ServiceRequest]
+    ) -> ServiceRequest:
+        """Run ``work`` once per idempotency ``key``; a repeat returns the request it touched."""
+        if key is None:
+            return self._retrying(work)
+        if not isinstance(key, str) or not key.strip():
+            raise ValidationError("ServiceRequest", "idempotency_key", "must be non-blank text")
+
+        def once(uow: UnitOfWork) -> ServiceRequest:
+            done = uow.idempotency.get(key)
+            if done is not None:
+                return uow.requests.get(done)
+            request = work(uow)
+            uow.idempotency.put(key, request.id)
+            return request
+
+        return self._retrying(once)
+
     def _on_request(
-        self, action: str, actor: Actor, request_id: UUID, step: Step
+        self, action: str, actor: Actor, request_id: UUID, step: Step, key: str | None = None
     ) -> ServiceRequest:
         if not isinstance(actor, Actor):
             raise ValidationError("ServiceRequest", "actor", "an Actor is required")
@@ -116,7 +135,7 @@ class ServiceDesk:
             step(request, self.clock.now())
             return request
 
-        return self._retrying(work)
+        return self._idempotent(key, work)
 
     # --- records (R1, R2, R4, R30) ------------------------------------------------------------
 
@@ -134,8 +153,13 @@ class ServiceDesk:
         return self._retrying(work)
 
     def register_customer(
-        self, actor: Actor, *, name: str, kind: CustomerKind = CustomerKind.ORGANISATION,
-        tier: CustomerTier = CustomerTier.STANDARD, contacts: Iterable[Contact] = (),
+        self,
+        actor: Actor,
+        *,
+        name: str,
+        kind: CustomerKind = CustomerKind.ORGANISATION,
+        tier: CustomerTier = CustomerTier.STANDARD,
+        contacts: Iterable[Contact] = (),
         addresses: Iterable[Address] = (),
     ) -> Customer:
         """R1: open a customer file."""
@@ -151,19 +175,41 @@ class ServiceDesk:
         return self._retrying(work)
 
     def register_equipment(
-        self, actor: Actor, *, serial: str, model: str, owner_id: UUID | None = None,
-        installed_on: date | None = None, purchased_on: date | None = None,
-        invoice_ref: str | None = None, produced_on: date | None = None,
-        product_line: str = "", maker: str = "", hardware_version: str = "",
-        software_version: str = "", location: str = "", user: str = "", asset_label: str = "",
+        self,
+        actor: Actor,
+        *,
+        serial: str,
+        model: str,
+        owner_id: UUID | None = None,
+        installed_on: date | None = None,
+        purchased_on: date | None = None,
+        invoice_ref: str | None = None,
+        produced_on: date | None = None,
+        product_line: str = "",
+        maker: str = "",
+        hardware_version: str = "",
+        software_version: str = "",
+        location: str = "",
+        user: str = "",
+        asset_label: str = "",
     ) -> Equipment:
         """R2: open an equipment file (other makers' units too: pass ``maker``)."""
         self.authorization.authorize(actor, "register_equipment", None)
         unit = Equipment(
-            self.ids.new_id(), serial, model, owner_id, installed_on=installed_on,
-            purchased_on=purchased_on, invoice_ref=invoice_ref, produced_on=produced_on,
-            product_line=product_line, maker=maker, hardware_version=hardware_version,
-            software_version=software_version, location=location, user=user,
+            self.ids.new_id(),
+            serial,
+            model,
+            owner_id,
+            installed_on=installed_on,
+            purchased_on=purchased_on,
+            invoice_ref=invoice_ref,
+            produced_on=produced_on,
+            product_line=product_line,
+            maker=maker,
+            hardware_version=hardware_version,
+            software_version=software_version,
+            location=location,
+            user=user,
             asset_label=asset_label,
         )
 
@@ -189,7 +235,11 @@ class ServiceDesk:
         return self._retrying(work)
 
     def warranty(
-        self, actor: Actor, equipment_id: UUID, *, findings: Iterable[Exclusion] = (),
+        self,
+        actor: Actor,
+        equipment_id: UUID,
+        *,
+        findings: Iterable[Exclusion] = (),
         on: date | None = None,
     ) -> WarrantyDetermination:
         """R20: is the unit in warranty today (or on ``on``) given these findings?"""
@@ -202,7 +252,9 @@ class ServiceDesk:
 
     # --- queries -------------------------------------------------------------------------
 
-    def get_request(self, actor: Actor, request_id: UUID) -> ServiceRequest:
+    def get_request(
+        self, actor: Actor, request_id: UUID, *, idempotency_key: str | None = None
+    ) -> ServiceRequest:
         """One request (the customer sees only their own)."""
         with self.uow_factory() as uow:
             request = uow.requests.get(request_id)
@@ -210,8 +262,12 @@ class ServiceDesk:
             return request
 
     def find_requests(
-        self, actor: Actor, *, customer_id: UUID | None = None,
-        states: Iterable[RequestState] | None = None, engineer_id: UUID | None = None,
+        self,
+        actor: Actor,
+        *,
+        customer_id: UUID | None = None,
+        states: Iterable[RequestState] | None = None,
+        engineer_id: UUID | None = None,
     ) -> list[ServiceRequest]:
         """Requests by customer, state and engineer (staff only)."""
         self.authorization.authorize(actor, "view", None)
@@ -225,12 +281,23 @@ class ServiceDesk:
     # --- request lifecycle (R5-R10) ----------------------------------------------------------
 
     def register_request(
-        self, actor: Actor, *, customer_id: UUID, summary: str,
-        category: Category = Category.FAULT, channel: Channel = Channel.PHONE,
-        impact: Impact = Impact.MODERATE, urgency: Urgency = Urgency.MEDIUM,
+        self,
+        actor: Actor,
+        *,
+        customer_id: UUID,
+        summary: str,
+        category: Category = Category.FAULT,
+        channel: Channel = Channel.PHONE,
+        impact: Impact = Impact.MODERATE,
+        urgency: Urgency = Urgency.MEDIUM,
         equipment_id: UUID | None = None,
+        idempotency_key: str | None = None,
     ) -> ServiceRequest:
-        """R7: register a request; it gets a service number and its first record entry."""
+        """R7: register a request; it gets a service number and its first record entry.
+
+        Pass an ``idempotency_key`` (every command accepts one) to make a retry safe: the
+        same key returns the first result and writes nothing twice.
+        """
         self.authorization.authorize(actor, "register_request", None)
 
         def work(uow: UnitOfWork) -> ServiceRequest:
@@ -239,27 +306,50 @@ class ServiceDesk:
                 unit = uow.equipment.get(equipment_id)
                 if unit.owner_id is not None and unit.owner_id != customer.id:
                     raise ValidationError(
-                        "ServiceRequest", "equipment_id",
+                        "ServiceRequest",
+                        "equipment_id",
                         f"equipment {unit.serial} belongs to another customer",
                     )
             now = self.clock.now()
             request = steps.register(
-                request_id=self.ids.new_id(), number=self.ids.service_number(now),
-                customer_id=customer.id, category=category, channel=channel, impact=impact,
-                urgency=urgency, summary=summary, actor=actor, at=now,
-                matrix=self.priority_matrix, equipment_id=equipment_id,
+                request_id=self.ids.new_id(),
+                number=self.ids.service_number(now),
+                customer_id=customer.id,
+                category=category,
+                channel=channel,
+                impact=impact,
+                urgency=urgency,
+                summary=summary,
+                actor=actor,
+                at=now,
+                matrix=self.priority_matrix,
+                equipment_id=equipment_id,
             )
             uow.requests.add(request)
             return request
 
-        return self._retrying(work)
+        return self._idempotent(idempotency_key, work)
 
-    def route(self, actor: Actor, request_id: UUID, *, department: str) -> ServiceRequest:
+    def route(
+        self, actor: Actor, request_id: UUID, *, department: str, idempotency_key: str | None = None
+    ) -> ServiceRequest:
         """R7: route to a department."""
-        return self._on_request("route", actor, request_id, lambda r, at: steps.route(
-            r, department=department, actor=actor, at=at))
+        return self._on_request(
+            "route",
+            actor,
+            request_id,
+            lambda r, at: steps.route(r, department=department, actor=actor, at=at),
+            key=idempotency_key,
+        )
 
-    def assign(self, actor: Actor, request_id: UUID, *, engineer_id: UUID) -> ServiceRequest:
+    def assign(
+        self,
+        actor: Actor,
+        request_id: UUID,
+        *,
+        engineer_id: UUID,
+        idempotency_key: str | None = None,
+    ) -> ServiceRequest:
         """R11/R12: assign (or reassign) an engineer; the engineer must be in the directory."""
 
         def work(uow: UnitOfWork) -> ServiceRequest:
@@ -273,164 +363,365 @@ class ServiceDesk:
             steps.assign(request, engineer_id=engineer_id, actor=actor, at=self.clock.now())
             return request
 
-        return self._retrying(work)
+        return self._idempotent(idempotency_key, work)
 
-    def reject(self, actor: Actor, request_id: UUID, *, reason: str) -> ServiceRequest:
+    def reject(
+        self, actor: Actor, request_id: UUID, *, reason: str, idempotency_key: str | None = None
+    ) -> ServiceRequest:
         """Reject a request at registration or routing; the record is kept."""
-        return self._on_request("reject", actor, request_id, lambda r, at: steps.reject(
-            r, reason=reason, actor=actor, at=at))
+        return self._on_request(
+            "reject",
+            actor,
+            request_id,
+            lambda r, at: steps.reject(r, reason=reason, actor=actor, at=at),
+            key=idempotency_key,
+        )
 
-    def cancel(self, actor: Actor, request_id: UUID, *, reason: str) -> ServiceRequest:
+    def cancel(
+        self, actor: Actor, request_id: UUID, *, reason: str, idempotency_key: str | None = None
+    ) -> ServiceRequest:
         """Cancel an open request; the record is kept."""
-        return self._on_request("cancel", actor, request_id, lambda r, at: steps.cancel(
-            r, reason=reason, actor=actor, at=at))
+        return self._on_request(
+            "cancel",
+            actor,
+            request_id,
+            lambda r, at: steps.cancel(r, reason=reason, actor=actor, at=at),
+            key=idempotency_key,
+        )
 
-    def resolve(self, actor: Actor, request_id: UUID, *, resolution: str) -> ServiceRequest:
+    def resolve(
+        self, actor: Actor, request_id: UUID, *, resolution: str, idempotency_key: str | None = None
+    ) -> ServiceRequest:
         """R11/R12: the assigned engineer reports the problem solved."""
-        return self._on_request("resolve", actor, request_id, lambda r, at: steps.resolve(
-            r, resolution=resolution, actor=actor, at=at))
+        return self._on_request(
+            "resolve",
+            actor,
+            request_id,
+            lambda r, at: steps.resolve(r, resolution=resolution, actor=actor, at=at),
+            key=idempotency_key,
+        )
 
     def complete_depot(
-        self, actor: Actor, request_id: UUID, *, resolution: str
+        self, actor: Actor, request_id: UUID, *, resolution: str, idempotency_key: str | None = None
     ) -> ServiceRequest:
         """R13 seam: a depot repair finished; the request waits for the customer to confirm."""
-        return self._on_request("complete_depot", actor, request_id,
-                                lambda r, at: steps.complete_depot(
-                                    r, resolution=resolution, actor=actor, at=at))
+        return self._on_request(
+            "complete_depot",
+            actor,
+            request_id,
+            lambda r, at: steps.complete_depot(r, resolution=resolution, actor=actor, at=at),
+            key=idempotency_key,
+        )
 
-    def confirm(self, actor: Actor, request_id: UUID, *, note: str = "") -> ServiceRequest:
+    def confirm(
+        self, actor: Actor, request_id: UUID, *, note: str = "", idempotency_key: str | None = None
+    ) -> ServiceRequest:
         """R10: the customer confirms completion (or staff record it on their behalf)."""
-        return self._on_request("confirm", actor, request_id, lambda r, at: steps.confirm(
-            r, note=note, actor=actor, at=at))
+        return self._on_request(
+            "confirm",
+            actor,
+            request_id,
+            lambda r, at: steps.confirm(r, note=note, actor=actor, at=at),
+            key=idempotency_key,
+        )
 
-    def reopen(self, actor: Actor, request_id: UUID, *, reason: str) -> ServiceRequest:
+    def reopen(
+        self, actor: Actor, request_id: UUID, *, reason: str, idempotency_key: str | None = None
+    ) -> ServiceRequest:
         """R10: the customer does not accept the resolution."""
-        return self._on_request("reopen", actor, request_id, lambda r, at: steps.reopen(
-            r, reason=reason, actor=actor, at=at))
+        return self._on_request(
+            "reopen",
+            actor,
+            request_id,
+            lambda r, at: steps.reopen(r, reason=reason, actor=actor, at=at),
+            key=idempotency_key,
+        )
 
-    def close(self, actor: Actor, request_id: UUID) -> ServiceRequest:
+    def close(
+        self, actor: Actor, request_id: UUID, *, idempotency_key: str | None = None
+    ) -> ServiceRequest:
         """R10/R12: close a confirmed request whose dispatches are all approved."""
-        return self._on_request("close", actor, request_id, lambda r, at: steps.close(
-            r, actor=actor, at=at))
+        return self._on_request(
+            "close",
+            actor,
+            request_id,
+            lambda r, at: steps.close(r, actor=actor, at=at),
+            key=idempotency_key,
+        )
 
     # --- remote service (R11) ------------------------------------------------------------
 
-    def start_remote(self, actor: Actor, request_id: UUID) -> ServiceRequest:
+    def start_remote(
+        self, actor: Actor, request_id: UUID, *, idempotency_key: str | None = None
+    ) -> ServiceRequest:
         """R11: the assigned engineer starts remote work."""
         job_id = self.ids.new_id()
-        return self._on_request("start_remote", actor, request_id,
-                                lambda r, at: steps.start_remote(
-                                    r, job_id=job_id, actor=actor, at=at))
+        return self._on_request(
+            "start_remote",
+            actor,
+            request_id,
+            lambda r, at: steps.start_remote(r, job_id=job_id, actor=actor, at=at),
+            key=idempotency_key,
+        )
 
     def record_contact(
-        self, actor: Actor, request_id: UUID, *, channel: Channel, summary: str
+        self,
+        actor: Actor,
+        request_id: UUID,
+        *,
+        channel: Channel,
+        summary: str,
+        idempotency_key: str | None = None,
     ) -> ServiceRequest:
         """R11: record a remote contact."""
-        return self._on_request("record_contact", actor, request_id,
-                                lambda r, at: steps.record_contact(
-                                    r, channel=channel, summary=summary, actor=actor, at=at))
+        return self._on_request(
+            "record_contact",
+            actor,
+            request_id,
+            lambda r, at: steps.record_contact(
+                r, channel=channel, summary=summary, actor=actor, at=at
+            ),
+            key=idempotency_key,
+        )
 
     def escalate_onsite(
-        self, actor: Actor, request_id: UUID, *, reason: str, promised_at: datetime | None = None
+        self,
+        actor: Actor,
+        request_id: UUID,
+        *,
+        reason: str,
+        promised_at: datetime | None = None,
+        idempotency_key: str | None = None,
     ) -> ServiceRequest:
         """R11: remote work failed; plan an on-site visit."""
         job_id = self.ids.new_id()
-        return self._on_request("escalate_onsite", actor, request_id,
-                                lambda r, at: steps.escalate_onsite(
-                                    r, job_id=job_id, reason=reason, actor=actor, at=at,
-                                    promised_at=promised_at))
+        return self._on_request(
+            "escalate_onsite",
+            actor,
+            request_id,
+            lambda r, at: steps.escalate_onsite(
+                r, job_id=job_id, reason=reason, actor=actor, at=at, promised_at=promised_at
+            ),
+            key=idempotency_key,
+        )
 
-    def hand_to_depot(self, actor: Actor, request_id: UUID, *, reason: str) -> ServiceRequest:
+    def hand_to_depot(
+        self, actor: Actor, request_id: UUID, *, reason: str, idempotency_key: str | None = None
+    ) -> ServiceRequest:
         """R11/R12: send the unit to depot repair (R13)."""
-        return self._on_request("hand_to_depot", actor, request_id,
-                                lambda r, at: steps.hand_to_depot(
-                                    r, reason=reason, actor=actor, at=at))
+        return self._on_request(
+            "hand_to_depot",
+            actor,
+            request_id,
+            lambda r, at: steps.hand_to_depot(r, reason=reason, actor=actor, at=at),
+            key=idempotency_key,
+        )
 
     # --- on-site service (R12) -------------------------------------------------------------
 
     def start_onsite(
-        self, actor: Actor, request_id: UUID, *, promised_at: datetime | None = None
+        self,
+        actor: Actor,
+        request_id: UUID,
+        *,
+        promised_at: datetime | None = None,
+        idempotency_key: str | None = None,
     ) -> ServiceRequest:
         """R12: plan an on-site visit for an assigned request."""
         job_id = self.ids.new_id()
-        return self._on_request("start_onsite", actor, request_id,
-                                lambda r, at: steps.start_onsite(
-                                    r, job_id=job_id, actor=actor, at=at,
-                                    promised_at=promised_at))
+        return self._on_request(
+            "start_onsite",
+            actor,
+            request_id,
+            lambda r, at: steps.start_onsite(
+                r, job_id=job_id, actor=actor, at=at, promised_at=promised_at
+            ),
+            key=idempotency_key,
+        )
 
-    def confirm_need(self, actor: Actor, request_id: UUID, *, note: str = "") -> ServiceRequest:
+    def confirm_need(
+        self, actor: Actor, request_id: UUID, *, note: str = "", idempotency_key: str | None = None
+    ) -> ServiceRequest:
         """R12: the engineer confirmed the need for a visit with the customer."""
-        return self._on_request("confirm_need", actor, request_id,
-                                lambda r, at: steps.confirm_need(r, note=note, actor=actor, at=at))
+        return self._on_request(
+            "confirm_need",
+            actor,
+            request_id,
+            lambda r, at: steps.confirm_need(r, note=note, actor=actor, at=at),
+            key=idempotency_key,
+        )
 
-    def approve_dispatch(self, actor: Actor, request_id: UUID) -> ServiceRequest:
+    def approve_dispatch(
+        self, actor: Actor, request_id: UUID, *, idempotency_key: str | None = None
+    ) -> ServiceRequest:
         """R12: a supervisor approves the dispatch."""
-        return self._on_request("approve_dispatch", actor, request_id,
-                                lambda r, at: steps.approve_dispatch(r, actor=actor, at=at))
+        return self._on_request(
+            "approve_dispatch",
+            actor,
+            request_id,
+            lambda r, at: steps.approve_dispatch(r, actor=actor, at=at),
+            key=idempotency_key,
+        )
 
     def dispatch_emergency(
-        self, actor: Actor, request_id: UUID, *, reason: str
+        self, actor: Actor, request_id: UUID, *, reason: str, idempotency_key: str | None = None
     ) -> ServiceRequest:
         """R12: the engineer goes first; the approval must be recorded before closing."""
-        return self._on_request("dispatch_emergency", actor, request_id,
-                                lambda r, at: steps.dispatch_emergency(
-                                    r, reason=reason, actor=actor, at=at))
+        return self._on_request(
+            "dispatch_emergency",
+            actor,
+            request_id,
+            lambda r, at: steps.dispatch_emergency(r, reason=reason, actor=actor, at=at),
+            key=idempotency_key,
+        )
 
-    def retro_approve(self, actor: Actor, request_id: UUID) -> ServiceRequest:
+    def retro_approve(
+        self, actor: Actor, request_id: UUID, *, idempotency_key: str | None = None
+    ) -> ServiceRequest:
         """R12: a supervisor records the approval of an emergency dispatch (补办手续)."""
-        return self._on_request("retro_approve", actor, request_id,
-                                lambda r, at: steps.retro_approve(r, actor=actor, at=at))
+        return self._on_request(
+            "retro_approve",
+            actor,
+            request_id,
+            lambda r, at: steps.retro_approve(r, actor=actor, at=at),
+            key=idempotency_key,
+        )
 
-    def prepare(self, actor: Actor, request_id: UUID, *, note: str = "") -> ServiceRequest:
+    def prepare(
+        self, actor: Actor, request_id: UUID, *, note: str = "", idempotency_key: str | None = None
+    ) -> ServiceRequest:
         """R12: prepare parts and tools."""
-        return self._on_request("prepare", actor, request_id,
-                                lambda r, at: steps.prepare(r, note=note, actor=actor, at=at))
+        return self._on_request(
+            "prepare",
+            actor,
+            request_id,
+            lambda r, at: steps.prepare(r, note=note, actor=actor, at=at),
+            key=idempotency_key,
+        )
 
-    def depart(self, actor: Actor, request_id: UUID) -> ServiceRequest:
+    def depart(
+        self, actor: Actor, request_id: UUID, *, idempotency_key: str | None = None
+    ) -> ServiceRequest:
         """R12: the engineer sets off."""
-        return self._on_request("depart", actor, request_id,
-                                lambda r, at: steps.depart(r, actor=actor, at=at))
+        return self._on_request(
+            "depart",
+            actor,
+            request_id,
+            lambda r, at: steps.depart(r, actor=actor, at=at),
+            key=idempotency_key,
+        )
 
-    def record_arrival(self, actor: Actor, request_id: UUID) -> ServiceRequest:
+    def record_arrival(
+        self, actor: Actor, request_id: UUID, *, idempotency_key: str | None = None
+    ) -> ServiceRequest:
         """R12: record the arrival time (now)."""
-        return self._on_request("record_arrival", actor, request_id,
-                                lambda r, at: steps.record_arrival(r, actor=actor, at=at))
+        return self._on_request(
+            "record_arrival",
+            actor,
+            request_id,
+            lambda r, at: steps.record_arrival(r, actor=actor, at=at),
+            key=idempotency_key,
+        )
 
-    def record_work(self, actor: Actor, request_id: UUID, *, description: str) -> ServiceRequest:
+    def record_work(
+        self,
+        actor: Actor,
+        request_id: UUID,
+        *,
+        description: str,
+        idempotency_key: str | None = None,
+    ) -> ServiceRequest:
         """R12: record work done on site."""
-        return self._on_request("record_work", actor, request_id,
-                                lambda r, at: steps.record_work(
-                                    r, description=description, actor=actor, at=at))
+        return self._on_request(
+            "record_work",
+            actor,
+            request_id,
+            lambda r, at: steps.record_work(r, description=description, actor=actor, at=at),
+            key=idempotency_key,
+        )
 
     def sign_off(
-        self, actor: Actor, request_id: UUID, *, found: str, result: str, signed_by: str,
-        rating: int | None = None, parts_replaced: tuple[str, ...] = (),
-        fee: Money | None = None, open_issues: str = "", remarks: str = "",
+        self,
+        actor: Actor,
+        request_id: UUID,
+        *,
+        found: str,
+        result: str,
+        signed_by: str,
+        rating: int | None = None,
+        parts_replaced: tuple[str, ...] = (),
+        fee: Money | None = None,
+        open_issues: str = "",
+        remarks: str = "",
+        idempotency_key: str | None = None,
     ) -> ServiceRequest:
         """R12/R3: the customer signs the service report on site."""
-        return self._on_request("sign_off", actor, request_id, lambda r, at: steps.sign_off(
-            r, found=found, result=result, signed_by=signed_by, actor=actor, at=at,
-            rating=rating, parts_replaced=parts_replaced, fee=fee, open_issues=open_issues,
-            remarks=remarks))
+        return self._on_request(
+            "sign_off",
+            actor,
+            request_id,
+            lambda r, at: steps.sign_off(
+                r,
+                found=found,
+                result=result,
+                signed_by=signed_by,
+                actor=actor,
+                at=at,
+                rating=rating,
+                parts_replaced=parts_replaced,
+                fee=fee,
+                open_issues=open_issues,
+                remarks=remarks,
+            ),
+            key=idempotency_key,
+        )
 
-    def call_consultation(self, actor: Actor, request_id: UUID, *, reason: str) -> ServiceRequest:
+    def call_consultation(
+        self, actor: Actor, request_id: UUID, *, reason: str, idempotency_key: str | None = None
+    ) -> ServiceRequest:
         """R12: not solved on site; call a consultation (会诊)."""
-        return self._on_request("call_consultation", actor, request_id,
-                                lambda r, at: steps.call_consultation(
-                                    r, reason=reason, actor=actor, at=at))
+        return self._on_request(
+            "call_consultation",
+            actor,
+            request_id,
+            lambda r, at: steps.call_consultation(r, reason=reason, actor=actor, at=at),
+            key=idempotency_key,
+        )
 
     def plan_revisit(
-        self, actor: Actor, request_id: UUID, *, plan: str, promised_at: datetime
+        self,
+        actor: Actor,
+        request_id: UUID,
+        *,
+        plan: str,
+        promised_at: datetime,
+        idempotency_key: str | None = None,
     ) -> ServiceRequest:
         """R12: the consultation's plan and the date of the new visit."""
-        return self._on_request("plan_revisit", actor, request_id,
-                                lambda r, at: steps.plan_revisit(
-                                    r, plan=plan, promised_at=promised_at, actor=actor, at=at))
+        return self._on_request(
+            "plan_revisit",
+            actor,
+            request_id,
+            lambda r, at: steps.plan_revisit(
+                r, plan=plan, promised_at=promised_at, actor=actor, at=at
+            ),
+            key=idempotency_key,
+        )
 
     def reschedule(
-        self, actor: Actor, request_id: UUID, *, new_time: datetime, reason: str
+        self,
+        actor: Actor,
+        request_id: UUID,
+        *,
+        new_time: datetime,
+        reason: str,
+        idempotency_key: str | None = None,
     ) -> ServiceRequest:
         """R12: move a promised visit, recording the reason."""
-        return self._on_request("reschedule", actor, request_id,
-                                lambda r, at: steps.reschedule(
-                                    r, new_time=new_time, reason=reason, actor=actor, at=at))
+        return self._on_request(
+            "reschedule",
+            actor,
+            request_id,
+            lambda r, at: steps.reschedule(r, new_time=new_time, reason=reason, actor=actor, at=at),
+            key=idempotency_key,
+        )
