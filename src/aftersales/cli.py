@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-__all__ = ["main"]
+__all__ = ["main", "workflows_markdown"]
 
 
 def _diagram(name: str) -> int:
@@ -21,9 +21,42 @@ def _diagram(name: str) -> int:
     return 0
 
 
-def _workflows() -> int:
+def workflows_markdown() -> str:
+    """The text of ``docs/workflows.md``: every shipped workflow, described and drawn."""
+    from aftersales.workflows import WORKFLOWS
+
+    parts = [
+        "# Workflows\n",
+        "Generated from the code by `aftersales workflows --markdown`; do not edit by hand "
+        "(a test compares this file with the generator). Each workflow is one module-level "
+        "`transitions.Machine`; guards are shown in brackets.\n",
+    ]
+    for name, workflow in WORKFLOWS.items():
+        d = workflow.definition
+        parts.append(f"## `{name}`\n")
+        parts.append(d.description + "\n")
+        parts.append(f"Initial state `{d.initial}`; final states "
+                     + ", ".join(f"`{f}`" for f in sorted(d.finals)) + ".\n")
+        if d.guarantees:
+            parts.append("Guarantees checked by `check_workflow`:\n")
+            for g in d.guarantees:
+                if hasattr(g, "via"):
+                    text = f"every path to `{g.target}` passes " + " or ".join(
+                        f"`{v}`" for v in g.via)
+                else:
+                    text = f"every transition into `{g.target}` is guarded by `{g.condition}`"
+                parts.append(f"- {text} ({g.rule})")
+            parts.append("")
+        parts.append("```mermaid\n" + d.to_mermaid() + "```\n")
+    return "\n".join(parts)
+
+
+def _workflows(markdown: bool = False) -> int:
     from aftersales.workflows import WORKFLOWS, check_workflow
 
+    if markdown:
+        sys.stdout.write(workflows_markdown())
+        return 0
     for name, workflow in sorted(WORKFLOWS.items()):
         problems = check_workflow(workflow.definition)
         verdict = "sound" if not problems else f"{len(problems)} problem(s)"
@@ -43,15 +76,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--db", help="database URL or SQLite file to persist to")
     diagram = sub.add_parser("diagram", help="print a workflow as a Mermaid state diagram")
     diagram.add_argument("name", help="workflow name, e.g. remote, onsite, request")
-    sub.add_parser("workflows", help="list every workflow with its transitions and check")
+    listing = sub.add_parser("workflows", help="list every workflow, its transitions and check")
+    listing.add_argument("--markdown", action="store_true", help="print docs/workflows.md")
     args = parser.parse_args(argv)
     if args.command == "diagram":
         return _diagram(args.name)
     if args.command == "workflows":
-        return _workflows()
+        return _workflows(args.markdown)
     from aftersales.demo import run_demo
 
-    return run_demo(db=args.db)
+    code: int = run_demo(db=args.db)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

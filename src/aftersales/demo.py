@@ -1,8 +1,367 @@
-"""``aftersales demo``: a scripted day at a service desk (filled in below)."""
+"""``aftersales demo``: a scripted day at a service desk.
+
+Several customers and units, requests flowing through the remote and on-site flows (with an
+emergency dispatch, a consultation and revisit, a reschedule, a hand-off to the depot and a
+few refused actions), printed as tables a service manager can read.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
 
-def run_demo(db: str | None = None) -> int:
-    """Run the demo; return the process exit code."""
-    raise NotImplementedError
+from rich.console import Console
+from rich.table import Table
+
+from aftersales.adapters.memory import InMemoryStore
+from aftersales.adapters.system import ManualClock, SequentialIds
+from aftersales.domain import (
+    Actor,
+    Address,
+    Category,
+    Channel,
+    Contact,
+    CustomerKind,
+    CustomerTier,
+    Exclusion,
+    Impact,
+    Money,
+    Role,
+    ServiceRequest,
+    Urgency,
+)
+from aftersales.errors import AftersalesError
+from aftersales.ports import UnitOfWork
+from aftersales.service import ServiceDesk
+
+__all__ = ["run_demo"]
+
+TZ = ZoneInfo("Asia/Shanghai")
+DAY = datetime(2026, 11, 23, 8, 30, tzinfo=TZ)
+
+
+def _script(
+    desk: ServiceDesk, clock: ManualClock, boss: Actor, say: Callable[[str], None]
+) -> dict[UUID, str]:
+    """Play the day; return actor names by id."""
+
+    def at(hh: int, mm: int) -> None:
+        clock.set(DAY.replace(hour=hh, minute=mm))
+
+    clerk = desk.register_actor(boss, name="Li 李 (clerk)", roles={Role.CLERK})
+    rep = desk.register_actor(boss, name="Zhao 赵 (customer rep)", roles={Role.CUSTOMER_REP})
+    wang = desk.register_actor(boss, name="Wang 王 (engineer)", roles={Role.ENGINEER})
+    zhang = desk.register_actor(boss, name="Zhang 张 (engineer)", roles={Role.ENGINEER})
+
+    huaxin = desk.register_customer(
+        clerk,
+        name="北京华信科技有限公司 Huaxin Tech",
+        tier=CustomerTier.KEY_ACCOUNT,
+        contacts=[Contact("周经理 Mr Zhou", phone="+86 10 6555 0101")],
+        addresses=[Address("海淀区中关村大街 1 号", city="Beijing")],
+    )
+    mingda = desk.register_customer(
+        rep,
+        name="上海明达医院 Mingda Hospital",
+        contacts=[Contact("IT 科 Ms Qian", email="it@mingda.example")],
+        addresses=[Address("徐汇区 88 号", city="Shanghai")],
+    )
+    liu = desk.register_customer(
+        clerk,
+        name="刘女士 Ms Liu",
+        kind=CustomerKind.PERSON,
+        contacts=[Contact("刘女士 Ms Liu", phone="+86 139 0000 0000")],
+    )
+    liu_actor = desk.register_actor(
+        boss, name="Ms Liu 刘 (customer)", roles={Role.CUSTOMER}, customer_id=liu.id
+    )
+    server = desk.register_equipment(
+        clerk,
+        serial="HX-SRV-0192",
+        model="R740 server",
+        owner_id=huaxin.id,
+        installed_on=date(2026, 3, 2),
+        invoice_ref="INV-2026-0311",
+        purchased_on=date(2026, 2, 20),
+        location="机房 A",
+    )
+    switch = desk.register_equipment(
+        clerk,
+        serial="HX-SW-7710",
+        model="S5700 core switch",
+        owner_id=huaxin.id,
+        installed_on=date(2024, 6, 1),
+        location="机房 A",
+    )
+    printer = desk.register_equipment(
+        rep,
+        serial="MD-PRN-0042",
+        model="LaserJet M607",
+        owner_id=mingda.id,
+        produced_on=date(2026, 1, 10),
+        location="门诊楼 2F",
+    )
+    laptop = desk.register_equipment(
+        clerk,
+        serial="LT-88123",
+        model="ThinkPad T14",
+        owner_id=liu.id,
+        purchased_on=date(2025, 12, 1),
+        invoice_ref="JD-5520011",
+    )
+    names = {a.id: a.name for a in (boss, clerk, rep, wang, zhang, liu_actor)}
+
+    # 08:40 Huaxin's server is slow: remote service, solved by phone and remote login (R11).
+    at(8, 40)
+    a = desk.register_request(
+        clerk,
+        customer_id=huaxin.id,
+        equipment_id=server.id,
+        channel=Channel.PHONE,
+        impact=Impact.SIGNIFICANT,
+        urgency=Urgency.HIGH,
+        summary="数据库服务器响应缓慢 DB slow",
+    )
+    desk.route(clerk, a.id, department="Server support")
+    desk.assign(clerk, a.id, engineer_id=wang.id)
+    at(8, 55)
+    desk.start_remote(wang, a.id)
+    desk.record_contact(wang, a.id, channel=Channel.PHONE, summary="Symptoms taken from Mr Zhou")
+    at(9, 20)
+    desk.record_contact(
+        wang, a.id, channel=Channel.WEB, summary="Remote login: full disk, logs rotated"
+    )
+    desk.resolve(wang, a.id, resolution="Log rotation fixed; disk at 41 %")
+    at(9, 45)
+    desk.confirm(clerk, a.id, note="Mr Zhou confirmed by phone")
+    desk.close(clerk, a.id)
+
+    # 09:05 the hospital printer jams: remote first, then on-site with approval (R11 → R12).
+    at(9, 5)
+    b = desk.register_request(
+        rep,
+        customer_id=mingda.id,
+        equipment_id=printer.id,
+        channel=Channel.WEB,
+        impact=Impact.MODERATE,
+        urgency=Urgency.MEDIUM,
+        summary="打印机卡纸 paper jams",
+    )
+    desk.assign(clerk, b.id, engineer_id=zhang.id)
+    desk.start_remote(zhang, b.id)
+    at(9, 30)
+    desk.record_contact(
+        zhang, b.id, channel=Channel.PHONE, summary="Guided tray cleaning; still jams"
+    )
+    desk.escalate_onsite(
+        zhang, b.id, reason="Fuser assembly suspected", promised_at=DAY.replace(hour=14)
+    )
+    desk.confirm_need(zhang, b.id, note="Ms Qian agrees to a visit at 14:00")
+    try:
+        desk.approve_dispatch(zhang, b.id)
+    except AftersalesError as refused:
+        say(f"[refused] {refused}")
+    at(10, 0)
+    desk.approve_dispatch(boss, b.id)
+    desk.prepare(zhang, b.id, note="Fuser kit RM2-5425 from stock")
+    at(13, 20)
+    desk.depart(zhang, b.id)
+    at(13, 58)
+    desk.record_arrival(zhang, b.id)
+    at(14, 40)
+    desk.record_work(zhang, b.id, description="Replaced fuser, 50-page test print clean")
+    desk.sign_off(
+        zhang,
+        b.id,
+        found="Worn fuser",
+        result="Replaced, tested",
+        signed_by="钱女士 Ms Qian",
+        rating=5,
+        parts_replaced=("RM2-5425 fuser",),
+        fee=Money(Decimal("0.00"), "CNY"),
+    )
+    desk.resolve(zhang, b.id, resolution="Fuser replaced on site")
+
+    # 10:10 Huaxin's core switch is down: emergency dispatch, approval recorded afterwards (R12).
+    at(10, 10)
+    c = desk.register_request(
+        clerk,
+        customer_id=huaxin.id,
+        equipment_id=switch.id,
+        channel=Channel.PHONE,
+        impact=Impact.EXTENSIVE,
+        urgency=Urgency.HIGH,
+        summary="核心交换机宕机 core switch down",
+    )
+    desk.assign(clerk, c.id, engineer_id=wang.id)
+    desk.start_onsite(wang, c.id, promised_at=DAY.replace(hour=11))
+    desk.confirm_need(wang, c.id, note="Whole office offline")
+    desk.dispatch_emergency(wang, c.id, reason="Core network down, supervisor unreachable")
+    at(10, 50)
+    desk.record_arrival(wang, c.id)
+    desk.record_work(wang, c.id, description="Supervisor engine fault found; reseated, unstable")
+    desk.call_consultation(wang, c.id, reason="Needs vendor firmware advice")
+    at(12, 0)
+    desk.plan_revisit(
+        wang,
+        c.id,
+        plan="Bring spare supervisor module; firmware 8.2 from vendor",
+        promised_at=DAY.replace(hour=15, minute=30),
+    )
+    at(15, 0)
+    desk.depart(wang, c.id)
+    at(15, 25)
+    desk.record_arrival(wang, c.id)
+    desk.record_work(wang, c.id, description="Swapped supervisor module, upgraded firmware")
+    desk.sign_off(
+        wang,
+        c.id,
+        found="Failed supervisor module",
+        result="Replaced; network up",
+        signed_by="周经理 Mr Zhou",
+        rating=4,
+    )
+    desk.resolve(wang, c.id, resolution="Module replaced, firmware upgraded")
+    desk.confirm(clerk, c.id, note="Mr Zhou confirmed")
+    try:
+        desk.close(clerk, c.id)
+    except AftersalesError as refused:
+        say(f"[refused] {refused}")
+    at(16, 5)
+    desk.retro_approve(boss, c.id)
+    desk.close(clerk, c.id)
+
+    # 11:00 Ms Liu's laptop will not boot: remote triage, then the depot (R11 → R13).
+    at(11, 0)
+    d = desk.register_request(
+        clerk,
+        customer_id=liu.id,
+        equipment_id=laptop.id,
+        channel=Channel.WALK_IN,
+        impact=Impact.MINOR,
+        urgency=Urgency.HIGH,
+        summary="笔记本无法开机 laptop won't boot",
+    )
+    desk.assign(clerk, d.id, engineer_id=zhang.id)
+    desk.start_remote(zhang, d.id)
+    desk.record_contact(zhang, d.id, channel=Channel.WALK_IN, summary="No POST; power LED blinks")
+    desk.hand_to_depot(zhang, d.id, reason="Mainboard fault suspected; unit left at the depot")
+    warranty = desk.warranty(clerk, laptop.id, on=DAY.date())
+    say(f"[R20] {laptop.model} {laptop.serial}: {warranty.explain()}")
+    damaged = desk.warranty(clerk, laptop.id, on=DAY.date(), findings=[Exclusion.HUMAN_DAMAGE])
+    say(f"[R20] if liquid damage is found: {damaged.explain()}")
+    try:
+        desk.confirm(liu_actor, a.id)
+    except AftersalesError as refused:
+        say(f"[refused] {refused}")
+
+    # 15:10 a hospital visit that cannot be kept is rescheduled (R12).
+    at(15, 10)
+    e = desk.register_request(
+        rep,
+        customer_id=mingda.id,
+        equipment_id=printer.id,
+        channel=Channel.EMAIL,
+        impact=Impact.MINOR,
+        urgency=Urgency.LOW,
+        category=Category.PRODUCT_INQUIRY,
+        summary="Toner yield question and a preventive check",
+    )
+    desk.assign(clerk, e.id, engineer_id=zhang.id)
+    desk.start_onsite(zhang, e.id, promised_at=DAY + timedelta(days=1, hours=1))
+    desk.reschedule(
+        clerk,
+        e.id,
+        new_time=DAY + timedelta(days=2, hours=1),
+        reason="Engineer Zhang called to an urgent job; Ms Qian agreed to Wednesday",
+    )
+
+    # 16:30 Ms Liu confirms the printer report? No: the hospital confirms request B.
+    at(16, 30)
+    desk.confirm(rep, b.id, note="Ms Qian satisfied")
+    desk.close(clerk, b.id)
+    return names
+
+
+def _tables(
+    requests: list[ServiceRequest],
+    customers: dict[UUID, str],
+    names: dict[UUID, str],
+    console: Console,
+) -> None:
+    summary = Table(title="Service requests at the end of the day")
+    for column in ("Number", "Customer", "Summary", "Pri", "State", "Engineer", "Steps"):
+        summary.add_column(column, no_wrap=column in ("Number", "Pri", "State", "Steps"))
+    for r in requests:
+        summary.add_row(
+            r.number,
+            customers.get(r.customer_id, "?"),
+            r.summary,
+            r.priority.name,
+            r.state.value,
+            names.get(r.engineer_id, "-") if r.engineer_id else "-",
+            str(len(r.record)),
+        )
+    console.print(summary)
+    log = Table(title="Who did what (the R9 record)")
+    for column in ("Time", "Number", "Who", "Action", "From → to", "Note"):
+        log.add_column(column, no_wrap=column in ("Time", "Number"))
+    entries = sorted(
+        ((e, r.number) for r in requests for e in r.record), key=lambda p: (p[0].at, p[1])
+    )
+    for entry, number in entries:
+        moved = (
+            f"{entry.from_state} → {entry.to_state}"
+            if entry.from_state
+            else f"new {entry.workflow}: {entry.to_state}"
+        )
+        log.add_row(
+            entry.at.astimezone(TZ).strftime("%H:%M"),
+            number,
+            names.get(entry.actor_id, "?"),
+            entry.action.replace("_", " "),
+            moved,
+            _names_in(entry.note, names)[:70],
+        )
+    console.print(log)
+
+
+def _names_in(note: str, names: dict[UUID, str]) -> str:
+    try:
+        return names.get(UUID(note), note)
+    except ValueError:
+        return note
+
+
+def run_demo(db: str | None = None, console: Console | None = None) -> int:
+    """Run the scripted day and print it; return the process exit code."""
+    if console is None:
+        console = Console()
+        if not console.is_terminal or console.width < 140:
+            console = Console(width=140)
+    clock = ManualClock(DAY)
+    boss = Actor(UUID(int=1), "Chen 陈 (supervisor)", {Role.SUPERVISOR})
+    store = InMemoryStore()
+    store.actors[boss.id] = boss
+    uow_factory: Callable[[], UnitOfWork] = store.unit_of_work
+    desk = ServiceDesk(uow_factory, clock=clock, ids=SequentialIds(start=1000))
+    messages: list[str] = []
+    names = _script(desk, clock, boss, messages.append)
+    with uow_factory() as uow:
+        requests = uow.requests.find()
+        customers: dict[UUID, str] = {}
+        for r in requests:
+            customers.setdefault(r.customer_id, uow.customers.get(r.customer_id).name)
+    _tables(requests, customers, names, console)
+    for message in messages:
+        console.print(message, markup=False)
+    events: Any = store.events
+    console.print(
+        f"{len(requests)} requests, {sum(len(r.record) for r in requests)} record "
+        f"entries, {len(events)} domain events."
+    )
+    return 0

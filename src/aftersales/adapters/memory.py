@@ -96,6 +96,12 @@ class _Records:
         self.loaded_versions: dict[UUID, int] = {}
         self.new: set[UUID] = set()
 
+    def reset(self) -> None:
+        if self.staged:
+            self.staged = {}
+            self.loaded_versions = {}
+            self.new = set()
+
     def _add(self, item: Any) -> None:
         if item.id in self._committed or item.id in self.staged:
             raise ValidationError(self.entity, "id", f"{item.id} already exists")
@@ -184,6 +190,11 @@ class _Requests:
         self.seen: dict[UUID, ServiceRequest] = {}
         self.new: set[UUID] = set()
 
+    def reset(self) -> None:
+        if self.seen:
+            self.seen = {}
+            self.new = set()
+
     def add(self, request: ServiceRequest) -> None:
         if request.id in self._store.requests or request.id in self.seen:
             raise ValidationError("ServiceRequest", "id", f"{request.id} already exists")
@@ -251,15 +262,20 @@ class InMemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:
         self.store = store
         self._committed_events: list[DomainEvent] = []
-        self._begin()
+        self.customers = _Customers(store.customers)
+        self.equipment = _Equipment(store.equipment)
+        self.plans = _Plans(store.plans)
+        self.actors = _Actors(store.actors)
+        self.requests = _Requests(store)
+        self.idempotency = _Keys(store)
+        self._records = (self.customers, self.equipment, self.plans, self.actors)
 
     def _begin(self) -> None:
-        self.customers = _Customers(self.store.customers)
-        self.equipment = _Equipment(self.store.equipment)
-        self.plans = _Plans(self.store.plans)
-        self.actors = _Actors(self.store.actors)
-        self.requests = _Requests(self.store)
-        self.idempotency = _Keys(self.store)
+        for repo in self._records:
+            repo.reset()
+        self.requests.reset()
+        if self.idempotency.staged:
+            self.idempotency.staged = {}
 
     def __enter__(self) -> Self:
         return self
@@ -279,7 +295,7 @@ class InMemoryUnitOfWork:
             r for r in self.requests.seen.values()
             if r.pending_events or r.id in self.requests.new
         ]
-        records = (self.customers, self.equipment, self.plans, self.actors)
+        records = [repo for repo in self._records if repo.staged]
         with store.lock:
             for request in changed:
                 if request.id in self.requests.new:

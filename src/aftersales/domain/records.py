@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from uuid import UUID
 
@@ -57,6 +58,10 @@ class Equipment:
         return bool(self.invoice_ref) and self.purchased_on is not None
 
 
+def _uuid_set(values: Iterable[UUID]) -> frozenset[UUID]:
+    return frozenset(values)
+
+
 @attrs.define(eq=False)
 class ServicePlan:
     """R4: a service plan / agreement (客户服务计划) for one customer.
@@ -69,7 +74,7 @@ class ServicePlan:
     customer_id: UUID
     starts_on: date
     ends_on: date
-    equipment_ids: frozenset[UUID] = attrs.field(factory=frozenset, converter=frozenset)
+    equipment_ids: frozenset[UUID] = attrs.field(factory=frozenset, converter=_uuid_set)
     content: str = ""
     callback_every: timedelta | None = None
     response_within: timedelta | None = None

@@ -80,7 +80,7 @@ class RoleBasedPolicy:
     def authorize(self, actor: Actor, action: str, request: ServiceRequest | None) -> None:
         """Allow if one of the actor's roles may do ``action`` on ``request``; else refuse."""
         entity = "ServiceRequest" if request is not None else "records"
-        rid = request.id if request is not None else "-"
+        rid = request.number if request is not None else "-"
         state = str(request.state) if request is not None else None
         permission = self.permissions.get(action)
         if permission is None:
@@ -89,17 +89,17 @@ class RoleBasedPolicy:
         if not held:
             need = ", ".join(sorted(r.value for r in permission.roles))
             raise NotAuthorized(actor.name, action, entity, rid, state, f"needs role {need}")
+        reasons: list[str] = []
         for role in held:
             if role is Role.ENGINEER and permission.assigned_engineer_only and request is not None:
                 if request.engineer_id == actor.id:
                     return
+                reasons.append("only the assigned engineer may do this")
                 continue
             if role is Role.CUSTOMER and permission.own_request_only and request is not None:
                 if actor.customer_id is not None and actor.customer_id == request.customer_id:
                     return
+                reasons.append("a customer may act only on their own requests")
                 continue
             return
-        raise NotAuthorized(
-            actor.name, action, entity, rid, state,
-            "only the assigned engineer or the request's own customer may do this",
-        )
+        raise NotAuthorized(actor.name, action, entity, rid, state, "; ".join(sorted(reasons)))

@@ -89,7 +89,8 @@ def _fire(
     request: ServiceRequest, flow: Workflow, subject: Any, trigger: str,
     actor: Actor, at: datetime, note: str = "",
 ) -> None:
-    before, after = flow.fire(subject, trigger, subject.id)
+    label = request.number if subject is request else f"{subject.id} of {request.number}"
+    before, after = flow.fire(subject, trigger, label)
     _record(request, flow, subject.id, trigger, before, after, actor, at, note)
 
 
@@ -107,7 +108,7 @@ def _active(request: ServiceRequest, kind: type[Job], action: str) -> Any:
     if not isinstance(job, kind):
         have = f"its active job is {job.kind}" if job is not None else "it has no active job"
         raise InvalidTransition(
-            _ENTITY, request.id, f"{request.state} ({have})", action.replace("_", " ")
+            _ENTITY, request.number, f"{request.state} ({have})", action.replace("_", " ")
         )
     return job
 
@@ -151,7 +152,7 @@ def route(request: ServiceRequest, *, department: str, actor: Actor, at: datetim
     """R7: route the request to a department."""
     _text("department", department)
     _aware(_ENTITY, "at", at)
-    REQUEST_FLOW.check(request, "route")
+    REQUEST_FLOW.check(request, "route", request.number)
     _fire(request, REQUEST_FLOW, request, "route", actor, at, department)
     request.department = department
     _emit(request, ev.RequestRouted, actor, at, department=department)
@@ -161,7 +162,7 @@ def assign(request: ServiceRequest, *, engineer_id: UUID, actor: Actor, at: date
     """R11/R12: hand the task sheet to an engineer (or reassign it)."""
     _uuid("engineer_id", engineer_id)
     _aware(_ENTITY, "at", at)
-    REQUEST_FLOW.check(request, "assign")
+    REQUEST_FLOW.check(request, "assign", request.number)
     _fire(request, REQUEST_FLOW, request, "assign", actor, at, str(engineer_id))
     request.engineer_id = engineer_id
     _emit(request, ev.EngineerAssigned, actor, at, engineer_id=engineer_id)
@@ -179,7 +180,7 @@ def cancel(request: ServiceRequest, *, reason: str, actor: Actor, at: datetime) 
     """Cancel the request (and its running job); the record is kept."""
     _text("reason", reason)
     _aware(_ENTITY, "at", at)
-    REQUEST_FLOW.check(request, "cancel")
+    REQUEST_FLOW.check(request, "cancel", request.number)
     job = request.active_job
     if job is not None:
         flow = REMOTE_FLOW if isinstance(job, RemoteJob) else ONSITE_FLOW
@@ -195,7 +196,7 @@ def start_remote(request: ServiceRequest, *, job_id: UUID, actor: Actor, at: dat
     """R11: the assigned engineer starts remote work."""
     _uuid("job_id", job_id)
     _aware(_ENTITY, "at", at)
-    REQUEST_FLOW.check(request, "start")
+    REQUEST_FLOW.check(request, "start", request.number)
     assert request.engineer_id is not None  # guaranteed by the assigned state
     _fire(request, REQUEST_FLOW, request, "start", actor, at, "remote")
     job = RemoteJob(id=job_id, engineer_id=request.engineer_id, started_at=at)
@@ -243,11 +244,11 @@ def hand_to_depot(request: ServiceRequest, *, reason: str, actor: Actor, at: dat
     _aware(_ENTITY, "at", at)
     job = request.active_job
     if job is None:
-        raise InvalidTransition(_ENTITY, request.id, f"{request.state} (no active job)",
+        raise InvalidTransition(_ENTITY, request.number, f"{request.state} (no active job)",
                                 "hand to depot")
     flow = REMOTE_FLOW if isinstance(job, RemoteJob) else ONSITE_FLOW
-    flow.check(job, "hand_to_depot")
-    REQUEST_FLOW.check(request, "hand_to_depot")
+    flow.check(job, "hand_to_depot", f"{job.id} of {request.number}")
+    REQUEST_FLOW.check(request, "hand_to_depot", request.number)
     _fire(request, flow, job, "hand_to_depot", actor, at, reason)
     _fire(request, REQUEST_FLOW, request, "hand_to_depot", actor, at, reason)
     _emit(request, ev.HandedToDepot, actor, at, job_id=job.id, reason=reason)
@@ -277,7 +278,7 @@ def start_onsite(
     _aware(_ENTITY, "at", at)
     if promised_at is not None:
         _aware(_ENTITY, "promised_at", promised_at)
-    REQUEST_FLOW.check(request, "start")
+    REQUEST_FLOW.check(request, "start", request.number)
     _fire(request, REQUEST_FLOW, request, "start", actor, at, "onsite")
     job = _open_onsite(request, job_id, actor, at, promised_at)
     _emit(request, ev.OnSiteVisitPlanned, actor, at, job_id=job_id, promised_at=promised_at)
@@ -432,7 +433,7 @@ def resolve(request: ServiceRequest, *, resolution: str, actor: Actor, at: datet
     _aware(_ENTITY, "at", at)
     job = request.active_job
     if isinstance(job, RemoteJob) and request.state is RequestState.IN_PROGRESS:
-        REMOTE_FLOW.check(job, "resolve")
+        REMOTE_FLOW.check(job, "resolve", f"{job.id} of {request.number}")
         _fire(request, REMOTE_FLOW, job, "resolve", actor, at, resolution)
     _fire(request, REQUEST_FLOW, request, "resolve", actor, at, resolution)
     _emit(request, ev.RequestResolved, actor, at, resolution=resolution)

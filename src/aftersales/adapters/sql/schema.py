@@ -1,0 +1,207 @@
+"""The tables of the SQL adapter, declared with SQLAlchemy Core (nothing connects here).
+
+Every aggregate table carries the columns users query and index plus the whole aggregate as
+a JSON document (``doc``). The R9 step record of a request lives in its own append-only
+table, ``request_record``, one row per entry. Datetimes are stored in UTC; engines without
+time zones (MariaDB/MySQL, SQLite) get naive UTC values and the zone is re-attached on read.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Dialect
+
+__all__ = [
+    "HEAD_REVISION",
+    "REVISIONS",
+    "UtcDateTime",
+    "actors",
+    "customers",
+    "equipment",
+    "idempotency_keys",
+    "metadata",
+    "outbox",
+    "request_record",
+    "service_plans",
+    "service_requests",
+]
+
+#: Every schema revision the code knows, oldest first (mirrors ``migrations/versions``).
+REVISIONS: tuple[str, ...] = ("0001",)
+#: The revision this code needs; a database at another revision is refused (StorageError).
+HEAD_REVISION = REVISIONS[-1]
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware datetime stored in UTC on every engine.
+
+    PostgreSQL keeps ``timestamptz``; MariaDB/MySQL get ``DATETIME(6)`` and SQLite text, both
+    holding naive UTC. Values come back as aware UTC datetimes. Naive input is refused.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        """``DATETIME(6)`` on MariaDB/MySQL (microseconds), the plain impl elsewhere."""
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(sa.DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Normalise to UTC (naive UTC where the engine has no time zones)."""
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r} cannot be stored")
+        value = value.astimezone(UTC)
+        if dialect.name == "postgresql":
+            return value
+        return value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Re-attach UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _uuid(name: str, *, nullable: bool = False, primary_key: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, sa.Uuid(), nullable=nullable, primary_key=primary_key)
+
+
+def _version() -> sa.Column[Any]:
+    return sa.Column("version", sa.Integer(), nullable=False)
+
+
+def _doc(name: str = "doc") -> sa.Column[Any]:
+    return sa.Column(name, sa.JSON(), nullable=False)
+
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+#: R1 customer files.
+customers = sa.Table(
+    "customers",
+    metadata,
+    _uuid("id", primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    _version(),
+    _doc(),
+)
+
+#: R2 equipment files; ``customer_id`` is the owner.
+equipment = sa.Table(
+    "equipment",
+    metadata,
+    _uuid("id", primary_key=True),
+    _uuid("customer_id", nullable=True),
+    sa.Column("serial", sa.String(255), nullable=False),
+    sa.Column("model", sa.String(255), nullable=False),
+    _version(),
+    _doc(),
+    sa.Index(None, "customer_id"),
+    sa.Index(None, "model", "serial"),
+)
+
+#: R4 service plans.
+service_plans = sa.Table(
+    "service_plans",
+    metadata,
+    _uuid("id", primary_key=True),
+    _uuid("customer_id"),
+    _version(),
+    _doc(),
+    sa.Index(None, "customer_id"),
+)
+
+#: R30 the directory of actors.
+actors = sa.Table(
+    "actors",
+    metadata,
+    _uuid("id", primary_key=True),
+    _uuid("customer_id", nullable=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    _doc(),
+)
+
+#: Service requests (R5-R12): query columns plus the aggregate without its record.
+service_requests = sa.Table(
+    "service_requests",
+    metadata,
+    _uuid("id", primary_key=True),
+    sa.Column("number", sa.String(64), nullable=False),
+    _uuid("customer_id"),
+    _uuid("equipment_id", nullable=True),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("priority", sa.SmallInteger(), nullable=False),
+    _uuid("engineer_id", nullable=True),
+    sa.Column("registered_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    _version(),
+    _doc(),
+    sa.UniqueConstraint("number"),
+    sa.Index(None, "customer_id", "state"),
+    sa.Index(None, "state", "priority"),
+    sa.Index(None, "engineer_id", "state"),
+    sa.Index(None, "equipment_id"),
+    sa.Index(None, "registered_at", "number"),
+)
+
+#: R9: the step record, append-only, one row per RecordEntry.
+request_record = sa.Table(
+    "request_record",
+    metadata,
+    sa.Column(
+        "request_id",
+        sa.Uuid(),
+        sa.ForeignKey("service_requests.id"),
+        primary_key=True,
+    ),
+    sa.Column("sequence", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    _uuid("actor_id"),
+    sa.Column("workflow", sa.String(32), nullable=False),
+    _uuid("subject_id"),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("from_state", sa.String(64), nullable=True),
+    sa.Column("to_state", sa.String(64), nullable=False),
+    sa.Column("note", sa.Text(), nullable=False),
+)
+
+#: The transactional outbox: one row per committed domain event.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    _uuid("event_id", primary_key=True),
+    _uuid("aggregate_id"),
+    sa.Column("sequence", sa.Integer(), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("occurred_at", UtcDateTime(), nullable=False),
+    _doc("payload"),
+    sa.Column("published_at", UtcDateTime(), nullable=True),
+    sa.Index(None, "published_at", "occurred_at"),
+)
+
+#: Idempotency keys of commands and the aggregate each one produced or changed.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("key", sa.String(255), primary_key=True),
+    _uuid("aggregate_id"),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)

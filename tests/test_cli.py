@@ -1,0 +1,41 @@
+"""The command line: the demo a newcomer runs first, and the generated workflow docs."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from aftersales.cli import main, workflows_markdown
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "workflows.md"
+
+
+def test_demo_prints_requests_states_and_who_did_what(capsys: object) -> None:
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert "Service requests at the end of the day" in out
+    assert "Who did what" in out
+    for state in ("closed", "handed_to_depot", "in_progress"):
+        assert state in out
+    assert "[refused]" in out and "R12" in out
+
+
+def test_demo_runs_as_the_installed_console_script() -> None:
+    exe = shutil.which("aftersales") or str(Path(sys.executable).parent / "aftersales")
+    done = subprocess.run([exe, "demo"], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "SR-20261123-0001" in done.stdout
+
+
+def test_docs_workflows_md_is_generated_from_the_code() -> None:
+    assert DOCS.read_text(encoding="utf-8") == workflows_markdown(), (
+        "docs/workflows.md is stale: run `aftersales workflows --markdown > docs/workflows.md`"
+    )
+
+
+def test_workflows_listing_reports_every_workflow_sound(capsys: object) -> None:
+    assert main(["workflows"]) == 0
+    out = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert out.count("sound") == 3
