@@ -7,6 +7,7 @@ sequential ids. No mocks, no timed assertions.
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -377,7 +378,7 @@ def test_r9_every_step_leaves_a_record_entry_with_who_when_from_to(world: World)
     assert [e.sequence for e in record] == list(range(1, len(record) + 1))
     assert verify_record(request) == []
     assert all(e.at.tzinfo is not None and e.actor_id is not None for e in record)
-    assert all(a.at <= b.at for a, b in zip(record, record[1:], strict=False))
+    assert all(a.at <= b.at for a, b in itertools.pairwise(record))
     by_action = {(e.workflow, e.action): e for e in record}
     assign = by_action["request", "assign"]
     assert (assign.actor_id, assign.from_state, assign.to_state) == (
@@ -528,6 +529,17 @@ def test_r12_emergency_dispatch_blocks_closing_until_retro_approval(world: World
     assert _onsite(request).approval is DispatchApproval.RETRO_APPROVED
     assert _onsite(request).approved_by == world.boss.id
     assert world.desk.close(world.clerk, rid).state is RequestState.CLOSED
+
+
+def test_r12_an_emergency_dispatch_is_never_left_without_its_approval(world: World) -> None:
+    rid = world.awaiting_approval()
+    world.desk.dispatch_emergency(world.engineer, rid, reason="production line down")
+    try:
+        world.desk.cancel(world.clerk, rid, reason="customer withdrew")
+    except GuardFailed:
+        return  # refusing the cancellation until the approval is recorded is fine too
+    request = world.desk.retro_approve(world.boss, rid)
+    assert _onsite(request).approval is DispatchApproval.RETRO_APPROVED
 
 
 def test_r12_retro_approval_is_refused_when_nothing_awaits_it(world: World) -> None:

@@ -31,6 +31,7 @@ class InMemoryStore:
     def __init__(self) -> None:
         self.customers: dict[UUID, Customer] = {}
         self.equipment: dict[UUID, Equipment] = {}
+        self.serials: dict[tuple[str, str], UUID] = {}  # (model, serial) -> equipment id
         self.plans: dict[UUID, ServicePlan] = {}
         self.actors: dict[UUID, Actor] = {}
         self.requests: dict[UUID, ServiceRequest] = {}
@@ -143,7 +144,18 @@ class _Customers(_Records):
 class _Equipment(_Records):
     entity = "Equipment"
 
+    def __init__(self, committed: dict[UUID, Any], serials: dict[tuple[str, str], UUID]) -> None:
+        super().__init__(committed)
+        self.serials = serials
+
     def add(self, equipment: Equipment) -> None:
+        key = (equipment.model, equipment.serial)
+        if key in self.serials or any(
+            (e.model, e.serial) == key for e in self.staged.values()
+        ):
+            raise ValidationError(
+                "Equipment", "serial", f"{equipment.model} {equipment.serial} already exists"
+            )
         self._add(equipment)
 
     def get(self, equipment_id: UUID) -> Equipment:
@@ -263,7 +275,7 @@ class InMemoryUnitOfWork:
         self.store = store
         self._committed_events: list[DomainEvent] = []
         self.customers = _Customers(store.customers)
-        self.equipment = _Equipment(store.equipment)
+        self.equipment = _Equipment(store.equipment, store.serials)
         self.plans = _Plans(store.plans)
         self.actors = _Actors(store.actors)
         self.requests = _Requests(store)
@@ -312,6 +324,10 @@ class InMemoryUnitOfWork:
                     if item_id in repo.new:
                         if item_id in repo._committed:
                             raise ValidationError(repo.entity, "id", f"{item_id} already exists")
+                        if isinstance(item, Equipment) and (item.model, item.serial) in (
+                            store.serials
+                        ):
+                            raise ValidationError("Equipment", "serial", f"{item.serial} exists")
                         continue
                     if repo._committed[item_id].version != repo.loaded_versions.get(
                         item_id, item.version
@@ -333,6 +349,8 @@ class InMemoryUnitOfWork:
                     if hasattr(item, "version") and item_id not in repo.new:
                         item.version += 1
                     repo._committed[item_id] = copy.copy(item)
+                    if isinstance(item, Equipment):
+                        store.serials[(item.model, item.serial)] = item_id
             store.events.extend(events)
         self._committed_events.extend(events)
         self._begin()

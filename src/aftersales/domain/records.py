@@ -8,10 +8,30 @@ from uuid import UUID
 
 import attrs
 
-from aftersales.domain.values import Address, Contact, CustomerKind, CustomerTier, non_blank
+from aftersales.domain.values import (
+    Address,
+    Contact,
+    CustomerKind,
+    CustomerTier,
+    non_blank,
+    optional_date,
+    optional_text,
+)
 from aftersales.errors import ValidationError
 
 __all__ = ["Customer", "Equipment", "ServicePlan"]
+
+
+def _contacts(values: Iterable[Contact]) -> tuple[Contact, ...]:
+    if isinstance(values, str | bytes) or not all(isinstance(v, Contact) for v in values):
+        raise ValidationError("Customer", "contacts", "must be Contact values")
+    return tuple(values)
+
+
+def _addresses(values: Iterable[Address]) -> tuple[Address, ...]:
+    if isinstance(values, str | bytes) or not all(isinstance(v, Address) for v in values):
+        raise ValidationError("Customer", "addresses", "must be Address values")
+    return tuple(values)
 
 
 @attrs.define(eq=False)
@@ -26,8 +46,8 @@ class Customer:
     name: str = attrs.field(validator=non_blank("Customer"))
     kind: CustomerKind = CustomerKind.ORGANISATION
     tier: CustomerTier = CustomerTier.STANDARD
-    contacts: tuple[Contact, ...] = ()
-    addresses: tuple[Address, ...] = ()
+    contacts: tuple[Contact, ...] = attrs.field(default=(), converter=_contacts)
+    addresses: tuple[Address, ...] = attrs.field(default=(), converter=_addresses)
     version: int = 0
 
 
@@ -39,17 +59,19 @@ class Equipment:
     serial: str = attrs.field(validator=non_blank("Equipment"))
     model: str = attrs.field(validator=non_blank("Equipment"))
     owner_id: UUID | None = None
-    product_line: str = ""
-    maker: str = ""
-    hardware_version: str = ""
-    software_version: str = ""
-    installed_on: date | None = None  # installation / acceptance (验收) date
-    purchased_on: date | None = None
-    invoice_ref: str | None = None  # 发票 reference; None when the customer has no invoice
-    produced_on: date | None = None
-    location: str = ""
-    user: str = ""
-    asset_label: str = ""
+    product_line: str = attrs.field(default="", validator=optional_text("Equipment"))
+    maker: str = attrs.field(default="", validator=optional_text("Equipment"))
+    hardware_version: str = attrs.field(default="", validator=optional_text("Equipment"))
+    software_version: str = attrs.field(default="", validator=optional_text("Equipment"))
+    # installation / acceptance (验收) date:
+    installed_on: date | None = attrs.field(default=None, validator=optional_date("Equipment"))
+    purchased_on: date | None = attrs.field(default=None, validator=optional_date("Equipment"))
+    # 发票 reference; None when the customer has no invoice:
+    invoice_ref: str | None = attrs.field(default=None, validator=optional_text("Equipment"))
+    produced_on: date | None = attrs.field(default=None, validator=optional_date("Equipment"))
+    location: str = attrs.field(default="", validator=optional_text("Equipment"))
+    user: str = attrs.field(default="", validator=optional_text("Equipment"))
+    asset_label: str = attrs.field(default="", validator=optional_text("Equipment"))
     version: int = 0
 
     @property

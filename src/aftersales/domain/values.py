@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -28,6 +28,8 @@ __all__ = [
     "Role",
     "Urgency",
     "non_blank",
+    "optional_date",
+    "optional_text",
     "require_aware",
 ]
 
@@ -47,6 +49,26 @@ def non_blank(entity: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
     def check(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if not isinstance(value, str) or not value.strip():
             raise ValidationError(entity, attribute.name, "must be a non-blank string")
+
+    return check
+
+
+def optional_date(entity: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    """An attrs validator: the field is None or a ``datetime.date`` (not a datetime)."""
+
+    def check(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None and (not isinstance(value, date) or isinstance(value, datetime)):
+            raise ValidationError(entity, attribute.name, "must be a date (or absent)")
+
+    return check
+
+
+def optional_text(entity: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    """An attrs validator: the field is None or a string."""
+
+    def check(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None and not isinstance(value, str):
+            raise ValidationError(entity, attribute.name, "must be text")
 
     return check
 
@@ -185,7 +207,7 @@ class Address:
 
 def _roles(values: Any) -> frozenset[Role]:
     roles = frozenset(values)
-    if not roles or not all(isinstance(r, Role) for r in roles):
+    if isinstance(values, str) or not roles or not all(isinstance(r, Role) for r in roles):
         raise ValidationError("Actor", "roles", "must be one or more Role values")
     return roles
 
@@ -202,6 +224,14 @@ class Actor:
     name: str = attrs.field(validator=non_blank("Actor"))
     roles: frozenset[Role] = attrs.field(converter=_roles)
     customer_id: UUID | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.id, UUID):
+            raise ValidationError("Actor", "id", "must be a UUID")
+        if self.customer_id is not None and not isinstance(self.customer_id, UUID):
+            raise ValidationError("Actor", "customer_id", "must be a UUID")
+        if Role.CUSTOMER in self.roles and self.customer_id is None:
+            raise ValidationError("Actor", "customer_id", "a customer actor names its customer")
 
     def has(self, role: Role) -> bool:
         """True if the actor holds ``role``."""

@@ -46,6 +46,13 @@ T = TypeVar("T")
 Step = Callable[[ServiceRequest, datetime], object]
 
 
+def _require_uuid(entity: str, field: str, value: object, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, UUID):
+        raise ValidationError(entity, field, f"expected a UUID, got {type(value).__name__}")
+
+
 class NullPublisher:
     """An EventPublisher that drops events (the default when nobody listens)."""
 
@@ -123,15 +130,22 @@ class ServiceDesk:
 
         return self._retrying(once)
 
+    def _authorize(self, actor: Actor, action: str, request: ServiceRequest | None) -> None:
+        if not isinstance(actor, Actor):
+            entity = "ServiceRequest" if request is not None or "request" in action else "records"
+            raise ValidationError(entity, "actor", "an Actor is required")
+        self.authorization.authorize(actor, action, request)
+
     def _on_request(
         self, action: str, actor: Actor, request_id: UUID, step: Step, key: str | None = None
     ) -> ServiceRequest:
         if not isinstance(actor, Actor):
             raise ValidationError("ServiceRequest", "actor", "an Actor is required")
+        _require_uuid("ServiceRequest", "id", request_id)
 
         def work(uow: UnitOfWork) -> ServiceRequest:
             request = uow.requests.get(request_id)
-            self.authorization.authorize(actor, action, request)
+            self._authorize(actor, action, request)
             step(request, self.clock.now())
             return request
 
@@ -143,10 +157,13 @@ class ServiceDesk:
         self, actor: Actor, *, name: str, roles: Iterable[Role], customer_id: UUID | None = None
     ) -> Actor:
         """R30: add a person to the directory (a supervisor's job)."""
-        self.authorization.authorize(actor, "register_actor", None)
+        self._authorize(actor, "register_actor", None)
+        _require_uuid("Actor", "customer_id", customer_id, optional=True)
         new = Actor(self.ids.new_id(), name, frozenset(roles), customer_id)
 
         def work(uow: UnitOfWork) -> Actor:
+            if customer_id is not None:
+                uow.customers.get(customer_id)
             uow.actors.add(new)
             return new
 
@@ -163,7 +180,7 @@ class ServiceDesk:
         addresses: Iterable[Address] = (),
     ) -> Customer:
         """R1: open a customer file."""
-        self.authorization.authorize(actor, "register_customer", None)
+        self._authorize(actor, "register_customer", None)
         if not isinstance(kind, CustomerKind) or not isinstance(tier, CustomerTier):
             raise ValidationError("Customer", "kind/tier", "unknown kind or tier")
         customer = Customer(self.ids.new_id(), name, kind, tier, tuple(contacts), tuple(addresses))
@@ -194,7 +211,8 @@ class ServiceDesk:
         asset_label: str = "",
     ) -> Equipment:
         """R2: open an equipment file (other makers' units too: pass ``maker``)."""
-        self.authorization.authorize(actor, "register_equipment", None)
+        self._authorize(actor, "register_equipment", None)
+        _require_uuid("Equipment", "owner_id", owner_id, optional=True)
         unit = Equipment(
             self.ids.new_id(),
             serial,
@@ -223,7 +241,7 @@ class ServiceDesk:
 
     def add_service_plan(self, actor: Actor, plan: ServicePlan) -> ServicePlan:
         """R4: file a service plan for a customer."""
-        self.authorization.authorize(actor, "add_service_plan", None)
+        self._authorize(actor, "add_service_plan", None)
 
         def work(uow: UnitOfWork) -> ServicePlan:
             uow.customers.get(plan.customer_id)
@@ -243,7 +261,7 @@ class ServiceDesk:
         on: date | None = None,
     ) -> WarrantyDetermination:
         """R20: is the unit in warranty today (or on ``on``) given these findings?"""
-        self.authorization.authorize(actor, "view", None)
+        self._authorize(actor, "view", None)
         day = on or self.clock.now().date()
         with self.uow_factory() as uow:
             unit = uow.equipment.get(equipment_id)
@@ -258,7 +276,7 @@ class ServiceDesk:
         """One request (the customer sees only their own)."""
         with self.uow_factory() as uow:
             request = uow.requests.get(request_id)
-            self.authorization.authorize(actor, "view", request)
+            self._authorize(actor, "view", request)
             return request
 
     def find_requests(
@@ -270,7 +288,7 @@ class ServiceDesk:
         engineer_id: UUID | None = None,
     ) -> list[ServiceRequest]:
         """Requests by customer, state and engineer (staff only)."""
-        self.authorization.authorize(actor, "view", None)
+        self._authorize(actor, "view", None)
         if actor.roles == {Role.CUSTOMER}:
             customer_id = actor.customer_id
         with self.uow_factory() as uow:
@@ -298,7 +316,9 @@ class ServiceDesk:
         Pass an ``idempotency_key`` (every command accepts one) to make a retry safe: the
         same key returns the first result and writes nothing twice.
         """
-        self.authorization.authorize(actor, "register_request", None)
+        self._authorize(actor, "register_request", None)
+        _require_uuid("ServiceRequest", "customer_id", customer_id)
+        _require_uuid("ServiceRequest", "equipment_id", equipment_id, optional=True)
 
         def work(uow: UnitOfWork) -> ServiceRequest:
             customer = uow.customers.get(customer_id)
@@ -352,9 +372,14 @@ class ServiceDesk:
     ) -> ServiceRequest:
         """R11/R12: assign (or reassign) an engineer; the engineer must be in the directory."""
 
+        if not isinstance(actor, Actor):
+            raise ValidationError("ServiceRequest", "actor", "an Actor is required")
+        _require_uuid("ServiceRequest", "id", request_id)
+        _require_uuid("ServiceRequest", "engineer_id", engineer_id)
+
         def work(uow: UnitOfWork) -> ServiceRequest:
             request = uow.requests.get(request_id)
-            self.authorization.authorize(actor, "assign", request)
+            self._authorize(actor, "assign", request)
             engineer = uow.actors.get(engineer_id)
             if not engineer.has(Role.ENGINEER):
                 raise ValidationError(

@@ -15,7 +15,12 @@ from typing import Any
 import attrs
 from transitions import Machine
 
-from aftersales.errors import GuardFailed, InvalidTransition, WorkflowDefinitionError
+from aftersales.errors import (
+    GuardFailed,
+    InvalidTransition,
+    ValidationError,
+    WorkflowDefinitionError,
+)
 
 __all__ = [
     "MustPassThrough",
@@ -309,7 +314,11 @@ class Workflow:
     def fire(self, entity: Any, trigger: str, entity_id: Any = None) -> tuple[str, str]:
         """Trigger ``trigger`` on ``entity``; return (from, to); a refusal changes nothing."""
         before = entity.state
-        if (before, trigger) not in self._allowed:
+        if (before, trigger) not in self._allowed or not isinstance(before, self.state_enum):
+            if not isinstance(before, self.state_enum):
+                raise ValidationError(
+                    self.entity_name, "state", f"{before!r} is not a {self.state_enum.__name__}"
+                )
             self.check(entity, trigger, entity_id)
         if not self._events[trigger].trigger(entity):
             self.check(entity, trigger, entity_id)  # raises GuardFailed with the reason

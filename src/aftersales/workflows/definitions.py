@@ -36,14 +36,15 @@ REQUEST = WorkflowDefinition(
         Transition("close", [R.CONFIRMED], R.CLOSED, ["onsite_approvals_recorded"], rule="R10,R12"),
         *[
             Transition("retro_approve", [s], s, ["emergency_approval_pending"], rule="R12")
-            for s in (R.IN_PROGRESS, R.HANDED_TO_DEPOT, R.RESOLVED, R.CONFIRMED)
+            for s in (R.ASSIGNED, R.IN_PROGRESS, R.HANDED_TO_DEPOT, R.RESOLVED, R.CONFIRMED)
         ],
         Transition("reject", [R.REGISTERED, R.ROUTED], R.REJECTED, rule="R7"),
-        Transition("cancel", _OPEN, R.CANCELLED),
+        Transition("cancel", _OPEN, R.CANCELLED, ["onsite_approvals_recorded"]),
     ],
     guarantees=[
         MustPassThrough(R.CLOSED, [R.CONFIRMED], rule="R10"),
         RequiresCondition(R.CLOSED, "onsite_approvals_recorded", rule="R12"),
+        RequiresCondition(R.CANCELLED, "onsite_approvals_recorded", rule="R12"),
         MustPassThrough(R.IN_PROGRESS, [R.ASSIGNED], rule="R7"),
     ],
     condition_reasons={

@@ -378,7 +378,9 @@ def sign_off(
         raise ValidationError(_ENTITY, "rating", "must be an integer from 1 to 5")
     if fee is not None and not isinstance(fee, Money):
         raise ValidationError(_ENTITY, "fee", "must be Money")
-    if not all(isinstance(p, str) and p.strip() for p in parts_replaced):
+    if isinstance(parts_replaced, str) or not all(
+        isinstance(p, str) and p.strip() for p in parts_replaced
+    ):
         raise ValidationError(_ENTITY, "parts_replaced", "must be non-blank part names")
     job = _onsite_step(request, "sign_off", actor, at, f"signed by {signed_by}")
     job.report = ServiceReport(
