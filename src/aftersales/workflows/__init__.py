@@ -14,6 +14,7 @@ from aftersales.workflows.core import (
     Workflow,
     WorkflowDefinition,
     check_workflow,
+    replay_record,
     verify_workflow,
 )
 from aftersales.workflows.definitions import ONSITE, REMOTE, REQUEST
@@ -39,6 +40,7 @@ __all__ = [
     "Workflow",
     "WorkflowDefinition",
     "check_workflow",
+    "replay_record",
     "verify_record",
     "verify_workflow",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -29,6 +29,7 @@ __all__ = [
     "Workflow",
     "WorkflowDefinition",
     "check_workflow",
+    "replay_record",
     "verify_workflow",
 ]
 
@@ -331,3 +332,49 @@ def _holds(entity: Any, condition: str) -> bool:
     if isinstance(value, Callable):  # type: ignore[arg-type]
         value = value()
     return bool(value)
+
+
+def replay_record(
+    record: Sequence[Any], subjects: Iterable[Any], flows: Mapping[str, Workflow]
+) -> list[str]:
+    """R9: replay a record of steps against the workflows; return every inconsistency.
+
+    ``record`` holds entries with ``sequence``, ``workflow``, ``subject_id``, ``action``,
+    ``from_state`` and ``to_state`` (see :class:`aftersales.domain.RecordEntry`); each
+    subject (an entity with ``id`` and ``state``) must end where its entries leave it.
+    """
+    problems: list[str] = []
+    last: dict[Any, str] = {}
+    for index, entry in enumerate(record, start=1):
+        if entry.sequence != index:
+            problems.append(f"entry {index} has sequence {entry.sequence}")
+        flow = flows.get(entry.workflow)
+        if flow is None:
+            problems.append(f"entry {index} names unknown workflow {entry.workflow!r}")
+            continue
+        if entry.subject_id not in last:
+            if entry.from_state is not None or entry.to_state != flow.definition.initial:
+                problems.append(
+                    f"entry {index} does not open {entry.subject_id} in its initial state"
+                )
+            last[entry.subject_id] = entry.to_state
+            continue
+        if entry.from_state != last[entry.subject_id]:
+            problems.append(
+                f"entry {index} starts from {entry.from_state!r}, but "
+                f"{entry.subject_id} was {last[entry.subject_id]!r}"
+            )
+        t = flow.transition_for(str(entry.from_state), entry.action)
+        if t is None or t.dest != entry.to_state:
+            problems.append(
+                f"entry {index}: {entry.action!r} from {entry.from_state!r} to "
+                f"{entry.to_state!r} is not a {flow.name} transition"
+            )
+        last[entry.subject_id] = entry.to_state
+    for subject in subjects:
+        if last.get(subject.id) != str(subject.state):
+            problems.append(
+                f"record leaves {subject.id} in {last.get(subject.id)!r}, "
+                f"but it is {str(subject.state)!r}"
+            )
+    return problems

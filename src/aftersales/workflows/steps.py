@@ -31,7 +31,7 @@ from aftersales.domain.request import (
 from aftersales.domain.values import Actor, Category, Channel, Impact, Money, Urgency
 from aftersales.domain.values import require_aware as _aware
 from aftersales.errors import InvalidTransition, ValidationError
-from aftersales.workflows.core import Workflow
+from aftersales.workflows.core import Workflow, replay_record
 from aftersales.workflows.definitions import ONSITE, REMOTE, REQUEST
 
 __all__ = [
@@ -477,40 +477,10 @@ def close(request: ServiceRequest, *, actor: Actor, at: datetime) -> None:
 
 
 def verify_record(request: ServiceRequest) -> list[str]:
-    """R9: replay the record; return every inconsistency (empty when it replays cleanly).
+    """R9: replay the request's record; return every inconsistency (empty when clean).
 
     Each subject's entries must start from nothing, chain from-state to to-state, take only
-    transitions its workflow defines, and end in the subject's current state. Sequence numbers
-    run 1, 2, 3 ... without gaps.
+    transitions its workflow defines, and end in the subject's current state; sequence
+    numbers run 1, 2, 3 ... without gaps.
     """
-    problems: list[str] = []
-    last: dict[UUID, str] = {}
-    flows: dict[UUID, Workflow] = {}
-    for index, entry in enumerate(request.record, start=1):
-        if entry.sequence != index:
-            problems.append(f"entry {index} has sequence {entry.sequence}")
-        flow = WORKFLOWS.get(entry.workflow)
-        if flow is None:
-            problems.append(f"entry {index} names unknown workflow {entry.workflow!r}")
-            continue
-        if entry.subject_id not in last:
-            if entry.from_state is not None or entry.to_state != flow.definition.initial:
-                problems.append(f"entry {index} does not open {entry.subject_id} in its initial "
-                                "state")
-            flows[entry.subject_id] = flow
-            last[entry.subject_id] = entry.to_state
-            continue
-        if entry.from_state != last[entry.subject_id]:
-            problems.append(f"entry {index} starts from {entry.from_state!r}, but "
-                            f"{entry.subject_id} was {last[entry.subject_id]!r}")
-        t = flow.transition_for(str(entry.from_state), entry.action)
-        if t is None or t.dest != entry.to_state:
-            problems.append(f"entry {index}: {entry.action!r} from {entry.from_state!r} to "
-                            f"{entry.to_state!r} is not a {flow.name} transition")
-        last[entry.subject_id] = entry.to_state
-    subjects: list[Any] = [request, *request.jobs]
-    for subject in subjects:
-        if last.get(subject.id) != str(subject.state):
-            problems.append(f"record leaves {subject.id} in {last.get(subject.id)!r}, but it is "
-                            f"{str(subject.state)!r}")
-    return problems
+    return replay_record(request.record, [request, *request.jobs], WORKFLOWS)
