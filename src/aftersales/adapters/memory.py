@@ -262,9 +262,9 @@ class _Requests:
                 continue
             if priority is not None and request.priority is not priority:
                 continue
-            found.append(self.get(request.id))
             if limit is not None and len(found) >= limit:
                 break
+            found.append(self.get(request.id))
         return found
 
 
