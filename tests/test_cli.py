@@ -13,7 +13,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "workflows.md"
 
 
 def test_demo_prints_requests_states_and_who_did_what(capsys: object) -> None:
-    assert main(["demo"]) == 0
+    assert main(["demo", "--memory"]) == 0
     out = capsys.readouterr().out  # type: ignore[attr-defined]
     assert "Service requests at the end of the day" in out
     assert "Who did what" in out
@@ -22,11 +22,26 @@ def test_demo_prints_requests_states_and_who_did_what(capsys: object) -> None:
     assert "[refused]" in out and "R12" in out
 
 
-def test_demo_runs_as_the_installed_console_script() -> None:
+def test_demo_persists_to_sqlite_and_a_second_run_reports_what_is_there(tmp_path: Path) -> None:
     exe = shutil.which("aftersales") or str(Path(sys.executable).parent / "aftersales")
-    done = subprocess.run([exe, "demo"], capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    assert "SR-20261123-0001" in done.stdout
+
+    def run() -> str:
+        done = subprocess.run(
+            [exe, "demo"], capture_output=True, text=True, timeout=300, check=False,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    first = run()
+    database = tmp_path / "aftersales-demo.sqlite3"
+    assert database.exists()
+    assert str(database) in first
+    assert "SR-20261123-0001" in first and "Already there" not in first
+    second = run()
+    assert "Already there from earlier runs: 5 requests" in second
+    assert "SR-20261124-0001" in second
+    assert "10 requests stored in all" in second
 
 
 def test_docs_workflows_md_is_generated_from_the_code() -> None:

@@ -7,26 +7,34 @@ few refused actions), printed as tables a service manager can read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+import os
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import attrs
 from rich.console import Console
 from rich.table import Table
 
 from aftersales.adapters.memory import InMemoryStore
-from aftersales.adapters.system import ManualClock, SequentialIds
+from aftersales.adapters.system import ManualClock
 from aftersales.domain import (
     Actor,
     Address,
     Category,
     Channel,
     Contact,
+    Customer,
     CustomerKind,
     CustomerTier,
+    DomainEvent,
+    Equipment,
     Exclusion,
     Impact,
     Money,
@@ -34,7 +42,7 @@ from aftersales.domain import (
     ServiceRequest,
     Urgency,
 )
-from aftersales.errors import AftersalesError
+from aftersales.errors import AftersalesError, NotFound
 from aftersales.ports import UnitOfWork
 from aftersales.service import ServiceDesk
 
@@ -44,14 +52,56 @@ TZ = ZoneInfo("Asia/Shanghai")
 DAY = datetime(2026, 11, 23, 8, 30, tzinfo=TZ)
 
 
-def _script(
-    desk: ServiceDesk, clock: ManualClock, boss: Actor, say: Callable[[str], None]
-) -> dict[UUID, str]:
-    """Play the day; return actor names by id."""
+@attrs.frozen
+class _Cast:
+    boss: Actor
+    clerk: Actor
+    rep: Actor
+    wang: Actor
+    zhang: Actor
+    huaxin: Customer
+    mingda: Customer
+    liu: Customer
+    liu_actor: Actor
+    server: Equipment
+    switch: Equipment
+    printer: Equipment
+    laptop: Equipment
 
-    def at(hh: int, mm: int) -> None:
-        clock.set(DAY.replace(hour=hh, minute=mm))
 
+class _DemoIds:
+    """Fixed ids for the cast (so a later run finds it again), random ids for requests and
+    jobs, and service numbers counted per day."""
+
+    def __init__(self) -> None:
+        self.fixed = itertools.count(1001)
+        self.setting_up = True
+        self.numbers = itertools.count(1)
+
+    def new_id(self) -> UUID:
+        return UUID(int=next(self.fixed)) if self.setting_up else uuid.uuid4()
+
+    def service_number(self, at: datetime) -> str:
+        return f"SR-{at:%Y%m%d}-{next(self.numbers):04d}"
+
+
+_CAST_FIELDS = [f.name for f in attrs.fields(_Cast)][1:]
+
+
+def _load_cast(uow: UnitOfWork, boss: Actor) -> _Cast:
+    found: dict[str, Any] = {}
+    for offset, name in enumerate(_CAST_FIELDS, start=1001):
+        key = UUID(int=offset)
+        if name in ("huaxin", "mingda", "liu"):
+            found[name] = uow.customers.get(key)
+        elif name in ("server", "switch", "printer", "laptop"):
+            found[name] = uow.equipment.get(key)
+        else:
+            found[name] = uow.actors.get(key)
+    return _Cast(boss=boss, **found)
+
+
+def _register_cast(desk: ServiceDesk, boss: Actor) -> _Cast:
     clerk = desk.register_actor(boss, name="Li 李 (clerk)", roles={Role.CLERK})
     rep = desk.register_actor(boss, name="Zhao 赵 (customer rep)", roles={Role.CUSTOMER_REP})
     wang = desk.register_actor(boss, name="Wang 王 (engineer)", roles={Role.ENGINEER})
@@ -113,7 +163,21 @@ def _script(
         purchased_on=date(2025, 12, 1),
         invoice_ref="JD-5520011",
     )
-    names = {a.id: a.name for a in (boss, clerk, rep, wang, zhang, liu_actor)}
+    return _Cast(boss, clerk, rep, wang, zhang, huaxin, mingda, liu, liu_actor, server, switch,
+                 printer, laptop)
+
+
+def _day(
+    desk: ServiceDesk, clock: ManualClock, cast: _Cast, day: datetime, say: Callable[[str], None]
+) -> list[UUID]:
+    """Play one day at the desk; return the ids of the requests registered today."""
+    boss, clerk, rep, wang, zhang = cast.boss, cast.clerk, cast.rep, cast.wang, cast.zhang
+    huaxin, mingda, liu, liu_actor = cast.huaxin, cast.mingda, cast.liu, cast.liu_actor
+    server, switch, printer, laptop = cast.server, cast.switch, cast.printer, cast.laptop
+
+    def at(hh: int, mm: int) -> None:
+        clock.set(day.replace(hour=hh, minute=mm))
+
 
     # 08:40 Huaxin's server is slow: remote service, solved by phone and remote login (R11).
     at(8, 40)
@@ -158,7 +222,7 @@ def _script(
         zhang, b.id, channel=Channel.PHONE, summary="Guided tray cleaning; still jams"
     )
     desk.escalate_onsite(
-        zhang, b.id, reason="Fuser assembly suspected", promised_at=DAY.replace(hour=14)
+        zhang, b.id, reason="Fuser assembly suspected", promised_at=day.replace(hour=14)
     )
     desk.confirm_need(zhang, b.id, note="Ms Qian agrees to a visit at 14:00")
     try:
@@ -198,7 +262,7 @@ def _script(
         summary="核心交换机宕机 core switch down",
     )
     desk.assign(clerk, c.id, engineer_id=wang.id)
-    desk.start_onsite(wang, c.id, promised_at=DAY.replace(hour=11))
+    desk.start_onsite(wang, c.id, promised_at=day.replace(hour=11))
     desk.confirm_need(wang, c.id, note="Whole office offline")
     desk.dispatch_emergency(wang, c.id, reason="Core network down, supervisor unreachable")
     at(10, 50)
@@ -210,7 +274,7 @@ def _script(
         wang,
         c.id,
         plan="Bring spare supervisor module; firmware 8.2 from vendor",
-        promised_at=DAY.replace(hour=15, minute=30),
+        promised_at=day.replace(hour=15, minute=30),
     )
     at(15, 0)
     desk.depart(wang, c.id)
@@ -272,11 +336,11 @@ def _script(
         summary="Toner yield question and a preventive check",
     )
     desk.assign(clerk, e.id, engineer_id=zhang.id)
-    desk.start_onsite(zhang, e.id, promised_at=DAY + timedelta(days=1, hours=1))
+    desk.start_onsite(zhang, e.id, promised_at=day + timedelta(days=1, hours=1))
     desk.reschedule(
         clerk,
         e.id,
-        new_time=DAY + timedelta(days=2, hours=1),
+        new_time=day + timedelta(days=2, hours=1),
         reason="Engineer Zhang called to an urgent job; Ms Qian agreed to Wednesday",
     )
 
@@ -284,7 +348,7 @@ def _script(
     at(16, 30)
     desk.confirm(rep, b.id, note="Ms Qian satisfied")
     desk.close(clerk, b.id)
-    return names
+    return [a.id, b.id, c.id, d.id, e.id]
 
 
 def _tables(
@@ -337,31 +401,89 @@ def _names_in(note: str, names: dict[UUID, str]) -> str:
         return note
 
 
-def run_demo(db: str | None = None, console: Console | None = None) -> int:
-    """Run the scripted day and print it; return the process exit code."""
+class _Collect:
+    def __init__(self) -> None:
+        self.events: list[DomainEvent] = []
+
+    def publish(self, events: Sequence[DomainEvent]) -> None:
+        self.events.extend(events)
+
+
+DEFAULT_DB = "aftersales-demo.sqlite3"
+
+
+def run_demo(
+    db: str | None = None, console: Console | None = None, *, memory: bool = False
+) -> int:
+    """Run the scripted day and print it; return the process exit code.
+
+    The day persists to the SQLite file ``aftersales-demo.sqlite3`` in the current directory
+    (or to ``db``: a file path or any database URL); a later run finds what is there, reports
+    it, and plays the next day. ``memory=True`` keeps everything in memory.
+    """
     if console is None:
         console = Console()
         if not console.is_terminal or console.width < 140:
             console = Console(width=140)
-    clock = ManualClock(DAY)
     boss = Actor(UUID(int=1), "Chen 陈 (supervisor)", {Role.SUPERVISOR})
-    store = InMemoryStore()
-    store.actors[boss.id] = boss
-    uow_factory: Callable[[], UnitOfWork] = store.unit_of_work
-    desk = ServiceDesk(uow_factory, clock=clock, ids=SequentialIds(start=1000))
-    messages: list[str] = []
-    names = _script(desk, clock, boss, messages.append)
+    uow_factory: Callable[[], UnitOfWork]
+    if memory:
+        store = InMemoryStore()
+        uow_factory = store.unit_of_work
+        where = "memory"
+    else:
+        from aftersales.adapters.sql import SqlStore, create_engine, upgrade
+
+        target = db or DEFAULT_DB
+        engine = create_engine(target)
+        upgrade(engine)
+        uow_factory = SqlStore(engine).unit_of_work
+        where = engine.url.render_as_string(hide_password=True)
+        if engine.url.get_backend_name() == "sqlite" and engine.url.database:
+            where = os.path.abspath(engine.url.database)
     with uow_factory() as uow:
-        requests = uow.requests.find()
-        customers: dict[UUID, str] = {}
-        for r in requests:
-            customers.setdefault(r.customer_id, uow.customers.get(r.customer_id).name)
+        try:
+            uow.actors.get(boss.id)
+            earlier = uow.requests.find()
+        except NotFound:
+            uow.actors.add(boss)
+            uow.commit()
+            earlier = []
+    console.print(f"Storage: {where}", markup=False)
+    if earlier:
+        states = Counter(r.state.value for r in earlier)
+        console.print(
+            f"Already there from earlier runs: {len(earlier)} requests ("
+            + ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+            + "); playing the next day.",
+            markup=False,
+        )
+    day = DAY + timedelta(days=len({r.registered_at.date() for r in earlier}))
+    clock = ManualClock(day)
+    ids = _DemoIds()
+    publisher = _Collect()
+    desk = ServiceDesk(uow_factory, clock=clock, ids=ids, publisher=publisher)
+    if earlier:
+        with uow_factory() as uow:
+            cast = _load_cast(uow, boss)
+    else:
+        cast = _register_cast(desk, boss)
+    ids.setting_up = False
+    messages: list[str] = []
+    today = _day(desk, clock, cast, day, messages.append)
+    names = {a.id: a.name for a in (cast.boss, cast.clerk, cast.rep, cast.wang, cast.zhang,
+                                    cast.liu_actor)}
+    customers = {c.id: c.name for c in (cast.huaxin, cast.mingda, cast.liu)}
+    with uow_factory() as uow:
+        requests = [uow.requests.get(rid) for rid in today]
+    console.print(f"A day at the service desk: {day:%A %d %B %Y}, {day.tzinfo}", markup=False)
     _tables(requests, customers, names, console)
     for message in messages:
         console.print(message, markup=False)
-    events: Any = store.events
     console.print(
-        f"{len(requests)} requests, {sum(len(r.record) for r in requests)} record "
-        f"entries, {len(events)} domain events."
+        f"{len(requests)} requests today, {sum(len(r.record) for r in requests)} record "
+        f"entries, {len(publisher.events)} domain events published; "
+        f"{len(earlier) + len(requests)} requests stored in all.",
+        markup=False,
     )
     return 0

@@ -8,6 +8,7 @@ rejected; a job's ``kind`` tags the remote/on-site union.
 from __future__ import annotations
 
 import functools
+import typing
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -38,7 +39,10 @@ def make_converter() -> cattrs.Converter:
     )
     conv.register_unstructure_hook(timedelta, lambda v: v.total_seconds())
     conv.register_structure_hook(timedelta, lambda v, _: timedelta(seconds=float(v)))
-    conv.register_unstructure_hook(frozenset, lambda v: sorted(conv.unstructure(x) for x in v))
+    conv.register_unstructure_hook_func(
+        lambda t: t is frozenset or typing.get_origin(t) is frozenset,
+        lambda v: sorted((conv.unstructure(x) for x in v), key=str),
+    )
 
     def unstructure_job(job: Job) -> dict[str, Any]:
         return conv.unstructure(job, unstructure_as=type(job))  # type: ignore[no-any-return]

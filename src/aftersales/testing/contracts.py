@@ -97,7 +97,11 @@ __all__ = [
 
 UowFactory = Callable[[], UnitOfWork]
 
-_HEALTH = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+_HEALTH = [
+    HealthCheck.function_scoped_fixture,
+    HealthCheck.too_slow,
+    HealthCheck.differing_executors,
+]
 #: Real databases are slower than memory, so moderate counts.
 _SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=_HEALTH)
 #: Tests on generated service requests: shrinking those (big, many commits) takes minutes

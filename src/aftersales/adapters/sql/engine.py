@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -17,22 +18,27 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
 def create_engine(
-    url: str | os.PathLike[str], *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    url: str | os.PathLike[str] | sa.URL, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
     **kw: Any,
 ) -> sa.Engine:
-    """An engine for ``url``: a SQLAlchemy URL or a plain SQLite file path.
+    """An engine for ``url``: a SQLAlchemy URL (text or object) or a plain SQLite file path.
 
     Extra keyword arguments go to :func:`sqlalchemy.create_engine` (for example
     ``isolation_level="SERIALIZABLE"``). SQLite gets WAL, ``foreign_keys=ON``,
     ``synchronous=NORMAL``, a busy timeout and real transactions (``BEGIN`` on begin, so reads
     and writes of a unit of work share one snapshot); ``sqlite://`` (in memory) shares one
-    connection (StaticPool) so every unit of work sees the same database. MySQL/MariaDB
+    connection (StaticPool) so every unit of work sees the same database (use it from one
+    thread, one unit of work at a time). JSON is written as UTF-8. MySQL/MariaDB
     connect with ``charset=utf8mb4`` unless the URL says otherwise. Nothing connects here.
     """
-    text = os.fspath(url)
-    if "://" not in text:
-        text = "sqlite:///" + os.path.abspath(text)
-    parsed = make_url(text)
+    kw.setdefault("json_serializer", _dumps)
+    if isinstance(url, sa.URL):
+        parsed = url
+    else:
+        text = os.fspath(url)
+        if "://" not in text:
+            text = "sqlite:///" + os.path.abspath(text)
+        parsed = make_url(text)
     backend = parsed.get_backend_name()
     if backend in ("mysql", "mariadb") and "charset" not in parsed.query:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
@@ -45,6 +51,11 @@ def create_engine(
     engine = sa.create_engine(parsed, **kw)
     _configure_sqlite(engine, sqlite_busy_timeout_ms)
     return engine
+
+
+def _dumps(value: Any) -> str:
+    # UTF-8 as is (not \\uXXXX escapes): Chinese text stays half the size
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _configure_sqlite(engine: sa.Engine, busy_timeout_ms: int) -> None:

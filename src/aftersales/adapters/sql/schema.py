@@ -92,6 +92,14 @@ def _doc(name: str = "doc") -> sa.Column[Any]:
     return sa.Column(name, sa.JSON(), nullable=False)
 
 
+#: MariaDB/MySQL: 4-byte UTF-8 and exact (binary) comparison of keys such as service
+#: numbers, whatever the database's defaults; ignored by other engines.
+TABLE_OPTIONS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
+#: Long text: TEXT on most engines, LONGTEXT on MariaDB/MySQL (TEXT holds only 64 KB there).
+LONG_TEXT = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+
+
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 #: R1 customer files.
@@ -99,9 +107,9 @@ customers = sa.Table(
     "customers",
     metadata,
     _uuid("id", primary_key=True),
-    sa.Column("name", sa.String(255), nullable=False),
     _version(),
     _doc(),
+    **TABLE_OPTIONS,
 )
 
 #: R2 equipment files; ``customer_id`` is the owner.
@@ -115,7 +123,8 @@ equipment = sa.Table(
     _version(),
     _doc(),
     sa.Index(None, "customer_id"),
-    sa.Index(None, "model", "serial"),
+    sa.UniqueConstraint("model", "serial"),  # R2: serials are unique per model
+    **TABLE_OPTIONS,
 )
 
 #: R4 service plans.
@@ -127,6 +136,7 @@ service_plans = sa.Table(
     _version(),
     _doc(),
     sa.Index(None, "customer_id"),
+    **TABLE_OPTIONS,
 )
 
 #: R30 the directory of actors.
@@ -135,8 +145,8 @@ actors = sa.Table(
     metadata,
     _uuid("id", primary_key=True),
     _uuid("customer_id", nullable=True),
-    sa.Column("name", sa.String(255), nullable=False),
     _doc(),
+    **TABLE_OPTIONS,
 )
 
 #: Service requests (R5-R12): query columns plus the aggregate without its record.
@@ -160,6 +170,7 @@ service_requests = sa.Table(
     sa.Index(None, "engineer_id", "state"),
     sa.Index(None, "equipment_id"),
     sa.Index(None, "registered_at", "number"),
+    **TABLE_OPTIONS,
 )
 
 #: R9: the step record, append-only, one row per RecordEntry.
@@ -180,7 +191,8 @@ request_record = sa.Table(
     sa.Column("action", sa.String(64), nullable=False),
     sa.Column("from_state", sa.String(64), nullable=True),
     sa.Column("to_state", sa.String(64), nullable=False),
-    sa.Column("note", sa.Text(), nullable=False),
+    sa.Column("note", LONG_TEXT, nullable=False),
+    **TABLE_OPTIONS,
 )
 
 #: The transactional outbox: one row per committed domain event.
@@ -195,6 +207,7 @@ outbox = sa.Table(
     _doc("payload"),
     sa.Column("published_at", UtcDateTime(), nullable=True),
     sa.Index(None, "published_at", "occurred_at"),
+    **TABLE_OPTIONS,
 )
 
 #: Idempotency keys of commands and the aggregate each one produced or changed.
@@ -204,4 +217,5 @@ idempotency_keys = sa.Table(
     sa.Column("key", sa.String(255), primary_key=True),
     _uuid("aggregate_id"),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    **TABLE_OPTIONS,
 )

@@ -1,0 +1,41 @@
+"""The SQL adapter: SQLAlchemy Core storage for every port, with shipped Alembic migrations.
+
+::
+
+    from aftersales.adapters.sql import SqlStore, create_engine, upgrade
+
+    engine = create_engine("postgresql+psycopg://user@host/db")  # or "aftersales.db"
+    upgrade(engine)
+    store = SqlStore(engine)
+    desk = ServiceDesk(store.unit_of_work, clock=SystemClock(), ids=RandomIds())
+
+Works on PostgreSQL (and CockroachDB), MariaDB/MySQL and SQLite. Importing this package
+connects to nothing.
+"""
+
+from aftersales.adapters.sql.engine import create_engine
+from aftersales.adapters.sql.migrate import (
+    alembic_config,
+    current_revision,
+    downgrade,
+    head_revision,
+    stamp,
+    upgrade,
+)
+from aftersales.adapters.sql.schema import HEAD_REVISION, metadata
+from aftersales.adapters.sql.store import SqlOutbox, SqlStore, SqlUnitOfWork
+
+__all__ = [
+    "HEAD_REVISION",
+    "SqlOutbox",
+    "SqlStore",
+    "SqlUnitOfWork",
+    "alembic_config",
+    "create_engine",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "metadata",
+    "stamp",
+    "upgrade",
+]
