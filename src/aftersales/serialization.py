@@ -24,6 +24,10 @@ from aftersales.errors import StorageError
 __all__ = ["event_from_dict", "event_to_dict", "make_converter"]
 
 
+def _is_frozenset(cls: Any) -> bool:
+    return cls is frozenset or typing.get_origin(cls) is frozenset
+
+
 def make_converter() -> cattrs.Converter:
     """A fresh converter for every ``aftersales`` entity, value object and event."""
     conv = cattrs.Converter(forbid_extra_keys=True)
@@ -40,8 +44,7 @@ def make_converter() -> cattrs.Converter:
     conv.register_unstructure_hook(timedelta, lambda v: v.total_seconds())
     conv.register_structure_hook(timedelta, lambda v, _: timedelta(seconds=float(v)))
     conv.register_unstructure_hook_func(
-        lambda t: t is frozenset or typing.get_origin(t) is frozenset,
-        lambda v: sorted((conv.unstructure(x) for x in v), key=str),
+        _is_frozenset, lambda v: sorted((conv.unstructure(x) for x in v), key=str)
     )
 
     def unstructure_job(job: Job) -> dict[str, Any]:

@@ -79,20 +79,11 @@ def _database_errors() -> Iterator[None]:
 # --- documents -----------------------------------------------------------------------------
 
 
-def _is_frozenset(cls: Any) -> bool:
-    return cls is frozenset or typing.get_origin(cls) is frozenset
-
-
 class _Codec:
     """The store's private cattrs converter and the document rules."""
 
     def __init__(self) -> None:
-        self.converter = conv = make_converter()
-        # ``make_converter`` turns only a bare ``frozenset`` into a list; fields typed
-        # ``frozenset[X]`` (Actor.roles, ServicePlan.equipment_ids) must become JSON lists too.
-        conv.register_unstructure_hook_func(
-            _is_frozenset, lambda v: sorted((conv.unstructure(x) for x in v), key=str)
-        )
+        self.converter = make_converter()
 
     def dump(self, item: Any, *omit: str) -> dict[str, Any]:
         data: dict[str, Any] = self.converter.unstructure(item)
