@@ -53,4 +53,4 @@ def test_docs_workflows_md_is_generated_from_the_code() -> None:
 def test_workflows_listing_reports_every_workflow_sound(capsys: object) -> None:
     assert main(["workflows"]) == 0
     out = capsys.readouterr().out  # type: ignore[attr-defined]
-    assert out.count("sound") == 3
+    assert out.count("sound") == 5

@@ -33,7 +33,6 @@ from aftersales.domain import (
     Customer,
     CustomerKind,
     CustomerTier,
-    DomainEvent,
     Equipment,
     Exclusion,
     Impact,
@@ -42,6 +41,7 @@ from aftersales.domain import (
     ServiceRequest,
     Urgency,
 )
+from aftersales.domain.events import Event
 from aftersales.errors import AftersalesError, NotFound
 from aftersales.ports import UnitOfWork
 from aftersales.service import ServiceDesk
@@ -403,9 +403,9 @@ def _names_in(note: str, names: dict[UUID, str]) -> str:
 
 class _Collect:
     def __init__(self) -> None:
-        self.events: list[DomainEvent] = []
+        self.events: list[Event] = []
 
-    def publish(self, events: Sequence[DomainEvent]) -> None:
+    def publish(self, events: Sequence[Event]) -> None:
         self.events.extend(events)
 
 

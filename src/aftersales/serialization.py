@@ -17,11 +17,25 @@ from uuid import UUID
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from aftersales.domain.events import EVENT_TYPES, DomainEvent
+from aftersales.domain.events import EVENT_TYPES, DomainEvent, Event
+from aftersales.domain.repair_events import REPAIR_EVENT_TYPES, RepairEvent
 from aftersales.domain.request import Job, OnSiteJob, RemoteJob, ServiceRequest
 from aftersales.errors import StorageError
 
-__all__ = ["event_from_dict", "event_to_dict", "make_converter"]
+__all__ = ["ALL_EVENT_TYPES", "AnyEvent", "event_from_dict", "event_to_dict", "make_converter"]
+
+
+def _timedelta_to_micros(value: timedelta) -> int:
+    """Whole microseconds: exact for every timedelta (seconds as a float are not)."""
+    return (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
+
+
+def _timedelta_from_micros(value: Any, _: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise StorageError(f"a duration must be whole microseconds, got {value!r}")
+    return timedelta(microseconds=value)
 
 
 def _is_frozenset(cls: Any) -> bool:
@@ -41,8 +55,8 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(
         date, lambda v, _: v if isinstance(v, date) else date.fromisoformat(v)
     )
-    conv.register_unstructure_hook(timedelta, lambda v: v.total_seconds())
-    conv.register_structure_hook(timedelta, lambda v, _: timedelta(seconds=float(v)))
+    conv.register_unstructure_hook(timedelta, _timedelta_to_micros)
+    conv.register_structure_hook(timedelta, _timedelta_from_micros)
     conv.register_unstructure_hook_func(
         _is_frozenset, lambda v: sorted((conv.unstructure(x) for x in v), key=str)
     )
@@ -88,7 +102,15 @@ def _default() -> cattrs.Converter:
     return make_converter()
 
 
-def event_to_dict(event: DomainEvent, converter: cattrs.Converter | None = None) -> dict[str, Any]:
+#: Every event type of every aggregate, by name.
+ALL_EVENT_TYPES: dict[str, type[DomainEvent] | type[RepairEvent]] = {
+    **EVENT_TYPES, **REPAIR_EVENT_TYPES
+}
+
+AnyEvent = DomainEvent | RepairEvent
+
+
+def event_to_dict(event: Event, converter: cattrs.Converter | None = None) -> dict[str, Any]:
     """A JSON-ready dict of ``event`` with its type under ``"type"``."""
     data: dict[str, Any] = (converter or _default()).unstructure(event)
     data["type"] = event.name
@@ -97,11 +119,11 @@ def event_to_dict(event: DomainEvent, converter: cattrs.Converter | None = None)
 
 def event_from_dict(
     data: dict[str, Any], converter: cattrs.Converter | None = None
-) -> DomainEvent:
+) -> AnyEvent:
     """Rebuild an event from :func:`event_to_dict` output."""
     payload = dict(data)
     name = payload.pop("type", None)
-    cls = EVENT_TYPES.get(str(name))
+    cls = ALL_EVENT_TYPES.get(str(name))
     if cls is None:
         raise StorageError(f"unknown event type {name!r}")
     return (converter or _default()).structure(payload, cls)

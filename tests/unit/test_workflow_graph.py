@@ -65,8 +65,8 @@ def test_every_shipped_workflow_passes_the_graph_check(name: str) -> None:
     assert verify_workflow(definition) is definition
 
 
-def test_the_shipped_workflows_are_request_remote_and_onsite() -> None:
-    assert set(WORKFLOWS) == {"request", "remote", "onsite"}
+def test_the_shipped_workflows_are_the_request_and_repair_flows() -> None:
+    assert set(WORKFLOWS) == {"request", "remote", "onsite", "depot", "outsourced"}
     assert WORKFLOWS["request"] is REQUEST_FLOW
 
 
@@ -275,9 +275,10 @@ def test_the_machines_are_shared_module_level_objects() -> None:
     from aftersales.workflows import steps
 
     assert steps.REQUEST_FLOW is REQUEST_FLOW
-    assert {id(w.machine) for w in WORKFLOWS.values()} == {
+    assert {id(w.machine) for w in steps.WORKFLOWS.values()} == {
         id(REQUEST_FLOW.machine), id(REMOTE_FLOW.machine), id(ONSITE_FLOW.machine)
     }
+    assert len({id(w.machine) for w in WORKFLOWS.values()}) == len(WORKFLOWS)
 
 
 @attrs.define

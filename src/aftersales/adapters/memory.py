@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
-from aftersales.domain.events import DomainEvent
+from aftersales.domain.events import Event
+from aftersales.domain.parts import Part, Stock
 from aftersales.domain.records import Customer, Equipment, ServicePlan
+from aftersales.domain.repair import (
+    DepotState,
+    OutsourcedRepair,
+    OutsourcedState,
+    RepairOrder,
+    Vendor,
+)
 from aftersales.domain.request import RequestState, ServiceRequest
 from aftersales.domain.values import Actor, Priority
 from aftersales.errors import ConcurrencyConflict, NotFound, ValidationError
@@ -36,7 +44,13 @@ class InMemoryStore:
         self.actors: dict[UUID, Actor] = {}
         self.requests: dict[UUID, ServiceRequest] = {}
         self.numbers: dict[str, UUID] = {}
-        self.events: list[DomainEvent] = []
+        self.repairs: dict[UUID, RepairOrder] = {}
+        self.repair_numbers: dict[str, UUID] = {}
+        self.outsourced: dict[UUID, OutsourcedRepair] = {}
+        self.stock: dict[UUID, Stock] = {}
+        self.vendors: dict[UUID, Vendor] = {}
+        self.parts: dict[str, Part] = {}
+        self.events: list[Event] = []
         self.published: set[UUID] = set()
         self.idempotency_keys: dict[str, UUID] = {}
         self.lock = threading.RLock()
@@ -61,7 +75,7 @@ class InMemoryOutbox:
         with self.store.lock:
             events = [e for e in self.store.events if e.event_id not in self.store.published]
         return [
-            OutboxMessage(e.event_id, e.request_id, e.sequence, e.name, e.occurred_at,
+            OutboxMessage(e.event_id, e.aggregate_id, e.sequence, e.name, e.occurred_at,
                           event_to_dict(e))
             for e in events[:limit]
         ]
@@ -196,10 +210,16 @@ class _Actors(_Records):
         return result
 
 
-class _Requests:
-    def __init__(self, store: InMemoryStore) -> None:
-        self._store = store
-        self.seen: dict[UUID, ServiceRequest] = {}
+class _Tracked:
+    """Shared logic of the aggregates that carry events (requests, repair orders,
+    outsourced repairs, stock): working copies, numbers unique, version-checked commits."""
+
+    entity = "aggregate"
+
+    def __init__(self, committed: dict[UUID, Any], numbers: dict[str, UUID] | None) -> None:
+        self._committed = committed
+        self._numbers = numbers
+        self.seen: dict[UUID, Any] = {}
         self.new: set[UUID] = set()
 
     def reset(self) -> None:
@@ -207,34 +227,83 @@ class _Requests:
             self.seen = {}
             self.new = set()
 
-    def add(self, request: ServiceRequest) -> None:
-        if request.id in self._store.requests or request.id in self.seen:
-            raise ValidationError("ServiceRequest", "id", f"{request.id} already exists")
-        if request.number in self._store.numbers or any(
-            r.number == request.number for r in self.seen.values()
+    def _add(self, item: Any) -> None:
+        if item.id in self._committed or item.id in self.seen:
+            raise ValidationError(self.entity, "id", f"{item.id} already exists")
+        if self._numbers is not None and (
+            item.number in self._numbers
+            or any(other.number == item.number for other in self.seen.values())
         ):
-            raise ValidationError("ServiceRequest", "number", f"{request.number} already exists")
-        self.seen[request.id] = request
-        self.new.add(request.id)
+            raise ValidationError(self.entity, "number", f"{item.number} already exists")
+        self.seen[item.id] = item
+        self.new.add(item.id)
+
+    def _get(self, item_id: UUID) -> Any:
+        item = self.seen.get(item_id)
+        if item is not None:
+            return item
+        try:
+            stored = self._committed[item_id]
+        except (KeyError, TypeError):
+            raise NotFound(self.entity, item_id) from None
+        item = stored.clone()
+        self.seen[item_id] = item
+        return item
+
+    def _matching(
+        self, keep: Callable[[Any], bool], order: Callable[[Any], Any], limit: int | None
+    ) -> list[Any]:
+        found: list[Any] = []
+        merged = {**self._committed, **self.seen}
+        for item in sorted(merged.values(), key=order):
+            if not keep(item):
+                continue
+            if limit is not None and len(found) >= limit:
+                break
+            found.append(self._get(item.id))
+        return found
+
+    def changed(self) -> list[Any]:
+        return [i for i in self.seen.values() if i.pending_events or i.id in self.new]
+
+    def check(self, changed: list[Any]) -> None:
+        for item in changed:
+            if item.id in self.new:
+                if item.id in self._committed or (
+                    self._numbers is not None and item.number in self._numbers
+                ):
+                    raise ValidationError(self.entity, "number", f"{item.number} already exists")
+                continue
+            if self._committed[item.id].version != item.version:
+                raise ConcurrencyConflict(self.entity, item.id, item.version)
+
+    def apply(self, changed: list[Any], events: list[Event]) -> None:
+        for item in changed:
+            item.version += 1
+            events.extend(item.pending_events)
+            item.pending_events.clear()
+            self._committed[item.id] = item.clone()
+            if self._numbers is not None:
+                self._numbers[item.number] = item.id
+
+
+class _Requests(_Tracked):
+    entity = "ServiceRequest"
+
+    def add(self, request: ServiceRequest) -> None:
+        self._add(request)
 
     def get(self, request_id: UUID) -> ServiceRequest:
-        request = self.seen.get(request_id)
-        if request is not None:
-            return request
-        try:
-            stored = self._store.requests[request_id]
-        except (KeyError, TypeError):
-            raise NotFound("ServiceRequest", request_id) from None
-        request = stored.clone()
-        self.seen[request_id] = request
-        return request
+        result: ServiceRequest = self._get(request_id)
+        return result
 
     def get_by_number(self, number: str) -> ServiceRequest:
-        request_id = self._store.numbers.get(number)
+        assert self._numbers is not None
+        request_id = self._numbers.get(number)
         if request_id is None:
             for r in self.seen.values():
                 if r.number == number:
-                    return r
+                    return r  # type: ignore[no-any-return]
             raise NotFound("ServiceRequest", number)
         return self.get(request_id)
 
@@ -249,23 +318,137 @@ class _Requests:
         limit: int | None = None,
     ) -> list[ServiceRequest]:
         wanted = set(states) if states is not None else None
-        found: list[ServiceRequest] = []
-        merged = {**self._store.requests, **self.seen}
-        for request in sorted(merged.values(), key=lambda r: (r.registered_at, r.number)):
-            if customer_id is not None and request.customer_id != customer_id:
-                continue
-            if equipment_id is not None and request.equipment_id != equipment_id:
-                continue
-            if engineer_id is not None and request.engineer_id != engineer_id:
-                continue
-            if wanted is not None and request.state not in wanted:
-                continue
-            if priority is not None and request.priority is not priority:
-                continue
-            if limit is not None and len(found) >= limit:
-                break
-            found.append(self.get(request.id))
-        return found
+
+        def keep(r: ServiceRequest) -> bool:
+            return (
+                (customer_id is None or r.customer_id == customer_id)
+                and (equipment_id is None or r.equipment_id == equipment_id)
+                and (engineer_id is None or r.engineer_id == engineer_id)
+                and (wanted is None or r.state in wanted)
+                and (priority is None or r.priority is priority)
+            )
+
+        return self._matching(keep, lambda r: (r.registered_at, r.number), limit)
+
+
+class _RepairOrders(_Tracked):
+    entity = "RepairOrder"
+
+    def add(self, order: RepairOrder) -> None:
+        self._add(order)
+
+    def get(self, order_id: UUID) -> RepairOrder:
+        result: RepairOrder = self._get(order_id)
+        return result
+
+    def find(
+        self,
+        *,
+        request_id: UUID | None = None,
+        equipment_id: UUID | None = None,
+        customer_id: UUID | None = None,
+        states: Iterable[DepotState] | None = None,
+        limit: int | None = None,
+    ) -> list[RepairOrder]:
+        wanted = set(states) if states is not None else None
+
+        def keep(o: RepairOrder) -> bool:
+            return (
+                (request_id is None or o.request_id == request_id)
+                and (equipment_id is None or o.equipment_id == equipment_id)
+                and (customer_id is None or o.customer_id == customer_id)
+                and (wanted is None or o.state in wanted)
+            )
+
+        return self._matching(keep, lambda o: (o.received_at, o.number), limit)
+
+
+class _Outsourced(_Tracked):
+    entity = "OutsourcedRepair"
+
+    def add(self, repair: OutsourcedRepair) -> None:
+        self._add(repair)
+
+    def get(self, repair_id: UUID) -> OutsourcedRepair:
+        result: OutsourcedRepair = self._get(repair_id)
+        return result
+
+    def find(
+        self,
+        *,
+        order_id: UUID | None = None,
+        equipment_id: UUID | None = None,
+        states: Iterable[OutsourcedState] | None = None,
+        limit: int | None = None,
+    ) -> list[OutsourcedRepair]:
+        wanted = set(states) if states is not None else None
+
+        def keep(o: OutsourcedRepair) -> bool:
+            return (
+                (order_id is None or o.order_id == order_id)
+                and (equipment_id is None or o.equipment_id == equipment_id)
+                and (wanted is None or o.state in wanted)
+            )
+
+        return self._matching(keep, lambda o: (o.opened_at, str(o.id)), limit)
+
+
+class _Stock(_Tracked):
+    entity = "Stock"
+
+    def add(self, stock: Stock) -> None:
+        self._add(stock)
+
+    def get(self, location_id: UUID) -> Stock:
+        result: Stock = self._get(location_id)
+        return result
+
+    def all(self) -> list[Stock]:
+        return self._matching(lambda _: True, lambda s: (s.location.name, str(s.id)), None)
+
+
+class _Vendors(_Records):
+    entity = "Vendor"
+
+    def add(self, vendor: Vendor) -> None:
+        self._add(vendor)
+
+    def get(self, vendor_id: UUID) -> Vendor:
+        result: Vendor = self._get(vendor_id)
+        return result
+
+    def save(self, vendor: Vendor) -> None:
+        self._save(vendor)
+
+    def all(self) -> list[Vendor]:
+        merged = {**self._committed, **self.staged}
+        return sorted((copy.copy(v) for v in merged.values()), key=lambda v: (v.name, str(v.id)))
+
+
+class _Parts:
+    def __init__(self, committed: dict[str, Part]) -> None:
+        self._committed = committed
+        self.staged: dict[str, Part] = {}
+
+    def reset(self) -> None:
+        if self.staged:
+            self.staged = {}
+
+    def add(self, part: Part) -> None:
+        if not isinstance(part, Part):
+            raise ValidationError("Part", "part", "must be a Part")
+        if part.sku in self._committed or part.sku in self.staged:
+            raise ValidationError("Part", "sku", f"{part.sku} already exists")
+        self.staged[part.sku] = part
+
+    def get(self, sku: str) -> Part:
+        part = self.staged.get(sku) or self._committed.get(sku)
+        if part is None:
+            raise NotFound("Part", sku)
+        return part
+
+    def all(self) -> list[Part]:
+        return sorted({**self._committed, **self.staged}.values(), key=lambda p: p.sku)
 
 
 class InMemoryUnitOfWork:
@@ -273,19 +456,31 @@ class InMemoryUnitOfWork:
 
     def __init__(self, store: InMemoryStore) -> None:
         self.store = store
-        self._committed_events: list[DomainEvent] = []
+        self._committed_events: list[Event] = []
         self.customers = _Customers(store.customers)
         self.equipment = _Equipment(store.equipment, store.serials)
         self.plans = _Plans(store.plans)
         self.actors = _Actors(store.actors)
-        self.requests = _Requests(store)
+        self.requests = _Requests(store.requests, store.numbers)
+        self.repairs = _RepairOrders(store.repairs, store.repair_numbers)
+        self.outsourced = _Outsourced(store.outsourced, None)
+        self.stock = _Stock(store.stock, None)
+        self.vendors = _Vendors(store.vendors)
+        self.parts = _Parts(store.parts)
         self.idempotency = _Keys(store)
-        self._records = (self.customers, self.equipment, self.plans, self.actors)
+        self._records: tuple[_Records, ...] = (
+            self.customers, self.equipment, self.plans, self.actors, self.vendors
+        )
+        self._tracked: tuple[_Tracked, ...] = (
+            self.requests, self.repairs, self.outsourced, self.stock
+        )
 
     def _begin(self) -> None:
         for repo in self._records:
             repo.reset()
-        self.requests.reset()
+        for tracked in self._tracked:
+            tracked.reset()
+        self.parts.reset()
         if self.idempotency.staged:
             self.idempotency.staged = {}
 
@@ -303,22 +498,11 @@ class InMemoryUnitOfWork:
     def commit(self) -> None:
         """Check versions, then apply every staged change and its events atomically."""
         store = self.store
-        changed = [
-            r for r in self.requests.seen.values()
-            if r.pending_events or r.id in self.requests.new
-        ]
+        changes = [(repo, repo.changed()) for repo in self._tracked]
         records = [repo for repo in self._records if repo.staged]
         with store.lock:
-            for request in changed:
-                if request.id in self.requests.new:
-                    if request.id in store.requests or request.number in store.numbers:
-                        raise ValidationError(
-                            "ServiceRequest", "number", f"{request.number} already exists"
-                        )
-                    continue
-                current = store.requests[request.id]
-                if current.version != request.version:
-                    raise ConcurrencyConflict("ServiceRequest", request.id, request.version)
+            for tracked, changed in changes:
+                tracked.check(changed)
             for repo in records:
                 for item_id, item in repo.staged.items():
                     if item_id in repo.new:
@@ -333,17 +517,17 @@ class InMemoryUnitOfWork:
                         item_id, item.version
                     ):
                         raise ConcurrencyConflict(repo.entity, item_id, item.version)
+            for sku in self.parts.staged:
+                if sku in store.parts:
+                    raise ValidationError("Part", "sku", f"{sku} already exists")
             for key in self.idempotency.staged:
                 if key in store.idempotency_keys:
                     raise ConcurrencyConflict("IdempotencyKey", key, 0)
-            events: list[DomainEvent] = []
+            events: list[Event] = []
             store.idempotency_keys.update(self.idempotency.staged)
-            for request in changed:
-                request.version += 1
-                events.extend(request.pending_events)
-                request.pending_events.clear()
-                store.requests[request.id] = request.clone()
-                store.numbers[request.number] = request.id
+            store.parts.update(self.parts.staged)
+            for tracked, changed in changes:
+                tracked.apply(changed, events)
             for repo in records:
                 for item_id, item in repo.staged.items():
                     if hasattr(item, "version") and item_id not in repo.new:
@@ -359,7 +543,7 @@ class InMemoryUnitOfWork:
         """Forget everything staged since the last commit."""
         self._begin()
 
-    def collect_new_events(self) -> list[DomainEvent]:
+    def collect_new_events(self) -> list[Event]:
         """Events committed by this unit of work since the last call."""
         events, self._committed_events = self._committed_events, []
         return events

@@ -1,8 +1,17 @@
 """The pure domain: entities, value objects, policies and events. No I/O, no clock, no ids."""
 
-from aftersales.domain.events import EVENT_TYPES, DomainEvent
+from aftersales.domain.events import EVENT_TYPES, DomainEvent, Event
+from aftersales.domain.parts import Part, PartsCatalogue, Stock, StockLocation
 from aftersales.domain.priority import DEFAULT_PRIORITY_TABLE, PriorityMatrix
 from aftersales.domain.records import Customer, Equipment, ServicePlan
+from aftersales.domain.repair import (
+    DepotState,
+    OutsourcedRepair,
+    OutsourcedState,
+    RepairOrder,
+    RepairPolicy,
+    Vendor,
+)
 from aftersales.domain.request import (
     ContactLog,
     DispatchApproval,
@@ -51,27 +60,38 @@ __all__ = [
     "Customer",
     "CustomerKind",
     "CustomerTier",
+    "DepotState",
     "DispatchApproval",
     "DomainEvent",
     "Equipment",
+    "Event",
     "Exclusion",
     "Impact",
     "Job",
     "Money",
     "OnSiteJob",
     "OnSiteState",
+    "OutsourcedRepair",
+    "OutsourcedState",
+    "Part",
+    "PartsCatalogue",
     "Priority",
     "PriorityMatrix",
     "RecordEntry",
     "RemoteJob",
     "RemoteState",
+    "RepairOrder",
+    "RepairPolicy",
     "RequestState",
     "Reschedule",
     "Role",
     "ServicePlan",
     "ServiceReport",
     "ServiceRequest",
+    "Stock",
+    "StockLocation",
     "Urgency",
+    "Vendor",
     "WarrantyBasis",
     "WarrantyDetermination",
     "WarrantyPolicy",

@@ -8,7 +8,7 @@ and the sequence, so it is stable across retries and never random.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Protocol, runtime_checkable
 from uuid import UUID, uuid5
 
 import attrs
@@ -27,6 +27,7 @@ __all__ = [
     "EngineerArrived",
     "EngineerAssigned",
     "EscalatedToOnSite",
+    "Event",
     "HandedToDepot",
     "NeedConfirmed",
     "OnSiteVisitPlanned",
@@ -47,6 +48,41 @@ __all__ = [
 ]
 
 
+@runtime_checkable
+class Event(Protocol):
+    """What every domain event of every aggregate offers (request, repair, parts events)."""
+
+    @property
+    def aggregate_id(self) -> UUID:
+        """The id of the aggregate the event belongs to."""
+        ...
+
+    @property
+    def sequence(self) -> int:
+        """Position in the aggregate's event stream (1, 2, 3 ...)."""
+        ...
+
+    @property
+    def occurred_at(self) -> datetime:
+        """When it happened (timezone-aware)."""
+        ...
+
+    @property
+    def actor_id(self) -> UUID:
+        """Who did it."""
+        ...
+
+    @property
+    def event_id(self) -> UUID:
+        """A stable id derived from the aggregate id and the sequence."""
+        ...
+
+    @property
+    def name(self) -> str:
+        """The event's type name."""
+        ...
+
+
 @attrs.frozen(kw_only=True)
 class DomainEvent:
     """Base of every domain event."""
@@ -56,6 +92,11 @@ class DomainEvent:
     sequence: int
     occurred_at: datetime
     actor_id: UUID
+
+    @property
+    def aggregate_id(self) -> UUID:
+        """The id of the aggregate the event belongs to (the request)."""
+        return self.request_id
 
     @property
     def event_id(self) -> UUID:

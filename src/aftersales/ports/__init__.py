@@ -14,8 +14,16 @@ from uuid import UUID
 
 import attrs
 
-from aftersales.domain.events import DomainEvent
+from aftersales.domain.events import Event
+from aftersales.domain.parts import Part, Stock
 from aftersales.domain.records import Customer, Equipment, ServicePlan
+from aftersales.domain.repair import (
+    DepotState,
+    OutsourcedRepair,
+    OutsourcedState,
+    RepairOrder,
+    Vendor,
+)
 from aftersales.domain.request import RequestState, ServiceRequest
 from aftersales.domain.values import Actor, Priority
 
@@ -30,9 +38,14 @@ __all__ = [
     "IdempotencyKeys",
     "Outbox",
     "OutboxMessage",
+    "OutsourcedRepairRepository",
+    "PartRepository",
+    "RepairOrderRepository",
     "ServicePlanRepository",
     "ServiceRequestRepository",
+    "StockRepository",
     "UnitOfWork",
+    "VendorRepository",
 ]
 
 
@@ -59,7 +72,7 @@ class IdGenerator(Protocol):
 class EventPublisher(Protocol):
     """Receives the domain events of each committed unit of work, in order."""
 
-    def publish(self, events: Sequence[DomainEvent]) -> None:
+    def publish(self, events: Sequence[Event]) -> None:
         """Deliver ``events`` (already committed) to whoever listens."""
         ...
 
@@ -170,6 +183,107 @@ class ServiceRequestRepository(Protocol):
         ...
 
 
+class RepairOrderRepository(Protocol):
+    """R13 depot repair orders. Orders read here are tracked like requests: the unit of work
+    writes back every order that changed (has pending events) when it commits."""
+
+    def add(self, order: RepairOrder) -> None:
+        """Stage a new order; its number must be unique."""
+        ...
+
+    def get(self, order_id: UUID) -> RepairOrder:
+        """The order, or NotFound."""
+        ...
+
+    def find(
+        self,
+        *,
+        request_id: UUID | None = None,
+        equipment_id: UUID | None = None,
+        customer_id: UUID | None = None,
+        states: Iterable[DepotState] | None = None,
+        limit: int | None = None,
+    ) -> list[RepairOrder]:
+        """Orders matching every given criterion, oldest intake first (R21 history, R3)."""
+        ...
+
+
+class OutsourcedRepairRepository(Protocol):
+    """R14 outsourced repairs (tracked like requests)."""
+
+    def add(self, repair: OutsourcedRepair) -> None:
+        """Stage a new outsourced repair."""
+        ...
+
+    def get(self, repair_id: UUID) -> OutsourcedRepair:
+        """The outsourced repair, or NotFound."""
+        ...
+
+    def find(
+        self,
+        *,
+        order_id: UUID | None = None,
+        equipment_id: UUID | None = None,
+        states: Iterable[OutsourcedState] | None = None,
+        limit: int | None = None,
+    ) -> list[OutsourcedRepair]:
+        """Outsourced repairs matching every criterion, oldest first (the R14 return ledger
+        asks for ``states=[OutsourcedState.AT_VENDOR]``)."""
+        ...
+
+
+class VendorRepository(Protocol):
+    """R14 the vendor registry."""
+
+    def add(self, vendor: Vendor) -> None:
+        """Stage a new vendor."""
+        ...
+
+    def get(self, vendor_id: UUID) -> Vendor:
+        """The vendor, or NotFound."""
+        ...
+
+    def save(self, vendor: Vendor) -> None:
+        """Stage changes to a vendor read in this unit of work."""
+        ...
+
+    def all(self) -> list[Vendor]:
+        """Every vendor, by name."""
+        ...
+
+
+class PartRepository(Protocol):
+    """R28 the parts catalogue, keyed by SKU."""
+
+    def add(self, part: Part) -> None:
+        """Stage a new catalogue entry; SKUs are unique."""
+        ...
+
+    def get(self, sku: str) -> Part:
+        """The part, or NotFound."""
+        ...
+
+    def all(self) -> list[Part]:
+        """Every part, by SKU."""
+        ...
+
+
+class StockRepository(Protocol):
+    """R28 stock per location (one :class:`Stock` aggregate per location, tracked)."""
+
+    def add(self, stock: Stock) -> None:
+        """Stage a new stock location."""
+        ...
+
+    def get(self, location_id: UUID) -> Stock:
+        """The stock of a location, or NotFound."""
+        ...
+
+    def all(self) -> list[Stock]:
+        """Every location's stock, by location name."""
+        ...
+
+
 class IdempotencyKeys(Protocol):
     """Remembers which aggregate a command with an idempotency key produced or changed.
 
@@ -255,6 +369,31 @@ class UnitOfWork(Protocol):
         """Idempotency keys of commands."""
         ...
 
+    @property
+    def repairs(self) -> RepairOrderRepository:
+        """R13 depot repair orders."""
+        ...
+
+    @property
+    def outsourced(self) -> OutsourcedRepairRepository:
+        """R14 outsourced repairs."""
+        ...
+
+    @property
+    def vendors(self) -> VendorRepository:
+        """R14 vendor registry."""
+        ...
+
+    @property
+    def parts(self) -> PartRepository:
+        """R28 parts catalogue."""
+        ...
+
+    @property
+    def stock(self) -> StockRepository:
+        """R28 stock per location."""
+        ...
+
     def __enter__(self) -> Self:
         """Begin."""
         ...
@@ -276,6 +415,6 @@ class UnitOfWork(Protocol):
         """Discard every staged change."""
         ...
 
-    def collect_new_events(self) -> list[DomainEvent]:
+    def collect_new_events(self) -> list[Event]:
         """The events committed by this unit of work (each returned once)."""
         ...

@@ -60,7 +60,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from aftersales.domain.events import DomainEvent
+from aftersales.domain.events import Event
 from aftersales.domain.priority import PriorityMatrix
 from aftersales.domain.records import Customer, Equipment, ServicePlan
 from aftersales.domain.request import OnSiteJob, RequestState, ServiceRequest
@@ -520,13 +520,13 @@ def _ensure_request_refs(uow: UnitOfWork, request: ServiceRequest) -> None:
     )
 
 
-def _store_request(factory: UowFactory, request: ServiceRequest) -> list[DomainEvent]:
+def _store_request(factory: UowFactory, request: ServiceRequest) -> list[Event]:
     """Add ``request`` (and what it refers to) in one unit of work; its committed events."""
     with factory() as uow:
         _ensure_request_refs(uow, request)
         uow.requests.add(request)
         uow.commit()
-        return [e for e in uow.collect_new_events() if e.request_id == request.id]
+        return [e for e in uow.collect_new_events() if e.aggregate_id == request.id]
 
 
 def _registered(factory: UowFactory, summary: str = "打印机卡纸") -> ServiceRequest:
@@ -1180,9 +1180,9 @@ def _ours(outbox: Outbox, aggregate_ids: set[UUID], limit: int = 10_000) -> list
     return [m for m in outbox.pending(limit=limit) if m.aggregate_id in aggregate_ids]
 
 
-def _assert_message(message: OutboxMessage, event: DomainEvent) -> None:
+def _assert_message(message: OutboxMessage, event: Event) -> None:
     assert message.event_id == event.event_id
-    assert message.aggregate_id == event.request_id
+    assert message.aggregate_id == event.aggregate_id
     assert message.sequence == event.sequence
     assert message.name == event.name
     assert _same_instant(message.occurred_at, event.occurred_at)
@@ -1238,7 +1238,7 @@ class OutboxContract(ContractBase):
         """Two requests changed in interleaved commits: within each aggregate the pending
         messages come in sequence order, each once."""
         _drain(outbox)
-        committed: list[DomainEvent] = []
+        committed: list[Event] = []
         requests: dict[UUID, _Scenario] = {}
         for scenario in (a, b):
             request = scenario.register()

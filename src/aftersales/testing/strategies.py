@@ -21,6 +21,7 @@ Use them in your own property tests::
 
 from __future__ import annotations
 
+import enum
 import functools
 import types
 import typing
@@ -68,6 +69,7 @@ from aftersales.domain.values import (
 from aftersales.domain.warranty import Exclusion, WarrantyBasis, WarrantyPolicy
 from aftersales.errors import AftersalesError
 from aftersales.workflows import steps
+from aftersales.workflows.core import Workflow
 
 __all__ = [
     "ISO_CURRENCIES",
@@ -337,16 +339,20 @@ def addresses() -> st.SearchStrategy[Address]:
     )
 
 
+@st.composite
 def actors(
+    draw: st.DrawFn,
     *,
     roles: st.SearchStrategy[frozenset[Role]] | None = None,
     customer_id: st.SearchStrategy[UUID | None] | None = None,
-) -> st.SearchStrategy[Actor]:
-    """R30 actors with one or more roles (customers may carry a ``customer_id``)."""
-    return st.builds(
-        Actor, id=st.uuids(), name=names(), roles=roles if roles is not None else role_sets(),
-        customer_id=customer_id if customer_id is not None else st.none() | st.uuids(),
-    )
+) -> Actor:
+    """R30 actors with one or more roles; an actor with the CUSTOMER role always names its
+    customer (``customer_id``), staff may or may not."""
+    held = draw(roles if roles is not None else role_sets())
+    owner = draw(customer_id if customer_id is not None else st.none() | st.uuids())
+    if Role.CUSTOMER in held and owner is None:
+        owner = draw(st.uuids())
+    return Actor(id=draw(st.uuids()), name=draw(names()), roles=held, customer_id=owner)
 
 
 def customers() -> st.SearchStrategy[Customer]:
@@ -525,36 +531,48 @@ _FIELD_OVERRIDES: Mapping[str, Callable[[], st.SearchStrategy[Any]]] = {
 
 
 def _for_type(tp: Any) -> st.SearchStrategy[Any]:
+    """A strategy for a field's (resolved) type: our own for domain types, generic for
+    enums, containers and nested attrs classes."""
     origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
-        return st.one_of(*[_for_type(arg) for arg in typing.get_args(tp)])
-    if tp is type(None):
-        return st.none()
-    if tp is UUID:
-        return st.uuids()
-    if tp is datetime:
-        return aware_datetimes()
-    if tp is date:
-        return dates()
-    if tp is str:
-        return texts()
-    if tp is int:
-        return st.integers(min_value=0, max_value=2**31)
-    if tp is Money:
-        return money()
-    if isinstance(tp, type) and issubclass(tp, (Category, Channel, Priority, Impact, Urgency)):
+        return st.one_of(*[_for_type(arg) for arg in args])
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return st.lists(_for_type(args[0]), max_size=3).map(tuple)
+        return st.tuples(*[_for_type(arg) for arg in args])
+    if origin is list:
+        return st.lists(_for_type(args[0]), max_size=3)
+    if origin is frozenset:
+        return st.frozensets(_for_type(args[0]), max_size=3)
+    known: dict[Any, Callable[[], st.SearchStrategy[Any]]] = {
+        type(None): st.none, UUID: st.uuids, datetime: aware_datetimes, date: dates,
+        timedelta: durations, str: texts, bool: st.booleans, Decimal: amounts, Money: money,
+        int: lambda: st.integers(min_value=0, max_value=2**31),
+    }
+    if tp in known:
+        return known[tp]()
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return st.sampled_from(tp)
+    if isinstance(tp, type) and attrs.has(tp):
+        return _attrs_instances(tp)
     raise TypeError(f"aftersales.testing.strategies has no strategy for {tp!r}: add one")
 
 
-def events_of(cls: type[_E]) -> st.SearchStrategy[_E]:
-    """Events of one :class:`DomainEvent` subclass, every field drawn from its type."""
+def _attrs_instances(cls: Any) -> st.SearchStrategy[Any]:
     attrs.resolve_types(cls)
     fields = {
         f.name: _FIELD_OVERRIDES[f.name]() if f.name in _FIELD_OVERRIDES else _for_type(f.type)
         for f in attrs.fields(cls)
+        if f.init
     }
     return st.builds(cls, **fields)
+
+
+def events_of(cls: type[_E]) -> st.SearchStrategy[_E]:
+    """Events of one :class:`DomainEvent` subclass, every field drawn from its type."""
+    strategy: st.SearchStrategy[_E] = _attrs_instances(cls)
+    return strategy
 
 
 def domain_events(
@@ -665,18 +683,19 @@ _TRIGGER_STEPS: Mapping[str, tuple[str, ...]] = {
 }
 
 
-def candidate_steps(request: ServiceRequest) -> list[str]:
+def candidate_steps(request: ServiceRequest, *, moving_only: bool = False) -> list[str]:
     """The steps the workflow definitions offer from the request's state and its active job's
-    state (guards not evaluated: a candidate may still be refused)."""
+    state (guards not evaluated: a candidate may still be refused). With ``moving_only``,
+    only steps that change a state (no self-loops such as ``reschedule``)."""
     found: list[str] = []
-    subjects: list[tuple[steps.Workflow, str]] = [(steps.REQUEST_FLOW, str(request.state))]
+    subjects: list[tuple[Workflow, str]] = [(steps.REQUEST_FLOW, str(request.state))]
     job = request.active_job
     if job is not None:
         flow = steps.REMOTE_FLOW if isinstance(job, RemoteJob) else steps.ONSITE_FLOW
         subjects.append((flow, str(job.state)))
     for flow, state in subjects:
         for transition in flow.definition.transitions:
-            if state in transition.sources:
+            if state in transition.sources and not (moving_only and transition.dest == state):
                 for name in _TRIGGER_STEPS.get(transition.trigger, (transition.trigger,)):
                     if name in _STEPS and name not in found:
                         found.append(name)
@@ -716,8 +735,10 @@ def service_requests(
     steps are still pending on the aggregate (``request.pending_events``), as they would be
     before a unit of work commits.
     """
+    customer = customer_id if customer_id is not None else draw(st.uuids())
     pool: dict[Role, list[Actor]] = {
-        role: [Actor(draw(st.uuids()), draw(names()), frozenset({role}))]
+        role: [Actor(draw(st.uuids()), draw(names()), frozenset({role}),
+                     customer if role is Role.CUSTOMER else None)]
         for role in (Role.CLERK, Role.SUPERVISOR, Role.CUSTOMER)
     }
     pool[Role.ENGINEER] = [
@@ -727,8 +748,8 @@ def service_requests(
     request = steps.register(
         request_id=draw(st.uuids()),
         number=draw(_FIELD_OVERRIDES["number"]()),
-        customer_id=customer_id if customer_id is not None else draw(st.uuids()),
-        category=draw(categories()), channel=draw(channels()), impact=draw(impacts()),
+        customer_id=customer, category=draw(categories()), channel=draw(channels()),
+        impact=draw(impacts()),
         urgency=draw(urgencies()), summary=draw(non_blank_texts()),
         actor=pool[Role.CLERK][0], at=at,
         matrix=matrix if matrix is not None else draw(priority_matrices()),

@@ -2,9 +2,9 @@
 
 >>> from aftersales.workflows import WORKFLOWS, check_workflow
 >>> sorted(WORKFLOWS)
-['onsite', 'remote', 'request']
+['depot', 'onsite', 'outsourced', 'remote', 'request']
 >>> [check_workflow(w.definition) for w in WORKFLOWS.values()]
-[[], [], []]
+[[], [], [], [], []]
 """
 
 from aftersales.workflows.core import (
@@ -18,21 +18,36 @@ from aftersales.workflows.core import (
     verify_workflow,
 )
 from aftersales.workflows.definitions import ONSITE, REMOTE, REQUEST
+from aftersales.workflows.depot import DEPOT, DEPOT_FLOW, REPAIR_WORKFLOWS, verify_repair_record
+from aftersales.workflows.outsourced import (
+    OUTSOURCED,
+    OUTSOURCED_FLOW,
+    verify_outsourced_record,
+)
 from aftersales.workflows.steps import (
     ONSITE_FLOW,
     REMOTE_FLOW,
     REQUEST_FLOW,
-    WORKFLOWS,
     verify_record,
 )
+from aftersales.workflows.steps import WORKFLOWS as REQUEST_WORKFLOWS
+
+#: Every shipped workflow by name: ``aftersales diagram NAME`` draws any of them.
+WORKFLOWS: dict[str, Workflow] = {**REQUEST_WORKFLOWS, **REPAIR_WORKFLOWS}
 
 __all__ = [
+    "DEPOT",
+    "DEPOT_FLOW",
     "ONSITE",
     "ONSITE_FLOW",
+    "OUTSOURCED",
+    "OUTSOURCED_FLOW",
     "REMOTE",
     "REMOTE_FLOW",
+    "REPAIR_WORKFLOWS",
     "REQUEST",
     "REQUEST_FLOW",
+    "REQUEST_WORKFLOWS",
     "WORKFLOWS",
     "MustPassThrough",
     "RequiresCondition",
@@ -41,6 +56,8 @@ __all__ = [
     "WorkflowDefinition",
     "check_workflow",
     "replay_record",
+    "verify_outsourced_record",
     "verify_record",
+    "verify_repair_record",
     "verify_workflow",
 ]
