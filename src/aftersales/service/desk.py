@@ -111,6 +111,34 @@ class ServiceDesk:
             self.publisher.publish(events)
         return result
 
+    def execute(
+        self, work: Callable[[UnitOfWork], T], *, idempotency_key: str | None = None
+    ) -> T:
+        """Run ``work`` in a unit of work: commit, retry on ConcurrencyConflict (bounded by
+        ``max_attempts``), then publish the committed events. With an idempotency key the
+        result must be an aggregate with an ``id``: a repeated key returns it unchanged
+        instead of running ``work`` again. Extensions (e.g. :class:`RepairDesk`) build their
+        commands on this."""
+        if idempotency_key is None:
+            return self._retrying(work)
+        if not isinstance(idempotency_key, str) or not idempotency_key.strip():
+            raise ValidationError("command", "idempotency_key", "must be non-blank text")
+        key = idempotency_key
+
+        def once(uow: UnitOfWork) -> T:
+            done = uow.idempotency.get(key)
+            if done is not None:
+                return self._lookup(uow, done)  # type: ignore[return-value]
+            result = work(uow)
+            uow.idempotency.put(key, result.id)  # type: ignore[attr-defined]
+            return result
+
+        return self._retrying(once)
+
+    def _lookup(self, uow: UnitOfWork, aggregate_id: UUID) -> object:
+        """The aggregate an idempotency key recorded (requests here; extensions add more)."""
+        return uow.requests.get(aggregate_id)
+
     def _idempotent(
         self, key: str | None, work: Callable[[UnitOfWork], ServiceRequest]
     ) -> ServiceRequest:
