@@ -8,10 +8,11 @@ uncommitted or failed unit of work leaves the store exactly as it was.
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 from uuid import UUID
 
 from aftersales.domain.events import Event
@@ -451,37 +452,92 @@ class _Parts:
         return sorted({**self._committed, **self.staged}.values(), key=lambda p: p.sku)
 
 
+_R = TypeVar("_R", bound=_Records)
+_T = TypeVar("_T", bound=_Tracked)
+
+
 class InMemoryUnitOfWork:
     """A unit of work over an :class:`InMemoryStore`."""
 
     def __init__(self, store: InMemoryStore) -> None:
         self.store = store
         self._committed_events: list[Event] = []
-        self.customers = _Customers(store.customers)
-        self.equipment = _Equipment(store.equipment, store.serials)
-        self.plans = _Plans(store.plans)
-        self.actors = _Actors(store.actors)
-        self.requests = _Requests(store.requests, store.numbers)
-        self.repairs = _RepairOrders(store.repairs, store.repair_numbers)
-        self.outsourced = _Outsourced(store.outsourced, None)
-        self.stock = _Stock(store.stock, None)
-        self.vendors = _Vendors(store.vendors)
-        self.parts = _Parts(store.parts)
-        self.idempotency = _Keys(store)
-        self._records: tuple[_Records, ...] = (
-            self.customers, self.equipment, self.plans, self.actors, self.vendors
-        )
-        self._tracked: tuple[_Tracked, ...] = (
-            self.requests, self.repairs, self.outsourced, self.stock
-        )
+        # Repositories are made on first use: most commands touch one or two of them.
+        self._records: list[_Records] = []
+        self._tracked: list[_Tracked] = []
+
+    @functools.cached_property
+    def customers(self) -> _Customers:
+        """R1 customer files."""
+        return self._record(_Customers(self.store.customers))
+
+    @functools.cached_property
+    def equipment(self) -> _Equipment:
+        """R2 equipment files."""
+        return self._record(_Equipment(self.store.equipment, self.store.serials))
+
+    @functools.cached_property
+    def plans(self) -> _Plans:
+        """R4 service plans."""
+        return self._record(_Plans(self.store.plans))
+
+    @functools.cached_property
+    def actors(self) -> _Actors:
+        """R30 the directory."""
+        return self._record(_Actors(self.store.actors))
+
+    @functools.cached_property
+    def vendors(self) -> _Vendors:
+        """R14 vendors."""
+        return self._record(_Vendors(self.store.vendors))
+
+    @functools.cached_property
+    def requests(self) -> _Requests:
+        """Service requests."""
+        return self._track(_Requests(self.store.requests, self.store.numbers))
+
+    @functools.cached_property
+    def repairs(self) -> _RepairOrders:
+        """R13 repair orders."""
+        return self._track(_RepairOrders(self.store.repairs, self.store.repair_numbers))
+
+    @functools.cached_property
+    def outsourced(self) -> _Outsourced:
+        """R14 outsourced repairs."""
+        return self._track(_Outsourced(self.store.outsourced, None))
+
+    @functools.cached_property
+    def stock(self) -> _Stock:
+        """R28 stock per location."""
+        return self._track(_Stock(self.store.stock, None))
+
+    @functools.cached_property
+    def parts(self) -> _Parts:
+        """R28 parts catalogue."""
+        return _Parts(self.store.parts)
+
+    @functools.cached_property
+    def idempotency(self) -> _Keys:
+        """Idempotency keys."""
+        return _Keys(self.store)
+
+    def _record(self, repo: _R) -> _R:
+        self._records.append(repo)
+        return repo
+
+    def _track(self, repo: _T) -> _T:
+        self._tracked.append(repo)
+        return repo
 
     def _begin(self) -> None:
         for repo in self._records:
             repo.reset()
         for tracked in self._tracked:
             tracked.reset()
-        self.parts.reset()
-        if self.idempotency.staged:
+        cache = self.__dict__
+        if "parts" in cache:
+            self.parts.reset()
+        if "idempotency" in cache and self.idempotency.staged:
             self.idempotency.staged = {}
 
     def __enter__(self) -> Self:
@@ -517,15 +573,17 @@ class InMemoryUnitOfWork:
                         item_id, item.version
                     ):
                         raise ConcurrencyConflict(repo.entity, item_id, item.version)
-            for sku in self.parts.staged:
+            parts = self.parts.staged if "parts" in self.__dict__ else {}
+            keys = self.idempotency.staged if "idempotency" in self.__dict__ else {}
+            for sku in parts:
                 if sku in store.parts:
                     raise ValidationError("Part", "sku", f"{sku} already exists")
-            for key in self.idempotency.staged:
+            for key in keys:
                 if key in store.idempotency_keys:
                     raise ConcurrencyConflict("IdempotencyKey", key, 0)
             events: list[Event] = []
-            store.idempotency_keys.update(self.idempotency.staged)
-            store.parts.update(self.parts.staged)
+            store.idempotency_keys.update(keys)
+            store.parts.update(parts)
             for tracked, changed in changes:
                 tracked.apply(changed, events)
             for repo in records:
