@@ -150,17 +150,24 @@ def _worker_url(kind: str, engine: sa.Engine) -> str:
         pytest.param(("mariadb", None), id="mariadb"),
     ]
 )
-def engine_kind(request: pytest.FixtureRequest) -> str:
-    """Overrides conftest's ``engine_kind``: the engine kind of this test's target."""
-    kind: str = request.param[0]
-    return kind
+def variant(request: pytest.FixtureRequest) -> tuple[str, str | None]:
+    """(engine kind, isolation level or None for the engine's default)."""
+    value: tuple[str, str | None] = request.param
+    return value
 
 
 @pytest.fixture
-def target(request: pytest.FixtureRequest, engine_kind: str, make_engine: EngineFactory) -> Target:
-    """A fresh migrated database of the parametrised engine (and isolation level)."""
-    isolation = request.node.callspec.params["engine_kind"][1]
-    options = {"isolation_level": isolation} if isolation else {}
+def engine_kind(variant: tuple[str, str | None]) -> str:
+    """Overrides conftest's ``engine_kind`` (which ``make_engine`` uses) with the variant's."""
+    return variant[0]
+
+
+@pytest.fixture
+def target(
+    variant: tuple[str, str | None], engine_kind: str, make_engine: EngineFactory
+) -> Target:
+    """A fresh migrated database of the variant's engine and isolation level."""
+    options = {"isolation_level": variant[1]} if variant[1] else {}
     engine = make_engine(**options)
     upgrade(engine)
     return Target(engine_kind, engine, _worker_url(engine_kind, engine), options)
@@ -237,8 +244,9 @@ def run_worker(
             _barrier.wait(timeout=60)  # start together: the point is to collide
         for _ in range(commands):
             request_id = UUID(rng.choice(request_ids))
-            action = _pick(rng, desk, request_id)
+            action = "(reading the request)"
             try:
+                action = _pick(rng, desk, request_id)
                 request = COMMANDS[action](desk, request_id)
             except ConcurrencyConflict:
                 report.refused["conflict"] += 1
@@ -474,10 +482,20 @@ def test_a_failure_between_the_state_write_and_the_commit_leaves_nothing(
     desk, request = _fault_desk(store)
     before = Snapshot.of(store, request.id)
     key = f"ERP-{uuid4()}"
-    with monkeypatch.context() as patch:
-        FAULTS[fault](patch)
-        with pytest.raises(Boom):
-            desk.start_remote(ENGINEER, request.id, idempotency_key=key)
+    executed: list[str] = []
+
+    def log(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        executed.append(statement.lstrip())
+
+    event.listen(target.engine, "after_cursor_execute", log)
+    try:
+        with monkeypatch.context() as patch:
+            FAULTS[fault](patch)
+            with pytest.raises(Boom):
+                desk.start_remote(ENGINEER, request.id, idempotency_key=key)
+    finally:
+        event.remove(target.engine, "after_cursor_execute", log)
+    assert any(s.startswith("UPDATE service_requests") for s in executed)  # the state write ran
     assert Snapshot.of(store, request.id) == before
     _the_next_command_works(store, desk, request.id, before, key)
 
@@ -567,11 +585,6 @@ def test_an_outbox_payload_that_is_not_an_object_raises_storage_error(
         store.outbox().pending()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adapter bug: SqlOutbox.pending() lets json.JSONDecodeError escape (the ValueError "
-    "mapping of SqlUnitOfWork.query is not applied to the outbox)",
-)
 def test_an_outbox_payload_that_is_not_json_raises_storage_error(
     target: Target, stored_request: tuple[SqlStore, ServiceRequest]
 ) -> None:
@@ -581,5 +594,10 @@ def test_an_outbox_payload_that_is_not_json_raises_storage_error(
     store, request = stored_request
     _raw(store.engine, "UPDATE outbox SET payload = '{oops' WHERE aggregate_id = :id",
          id=_uuid_param(target, request.id))
-    with pytest.raises(StorageError):
+    try:
         store.outbox().pending()
+    except StorageError:
+        return
+    except ValueError as error:  # json.JSONDecodeError
+        pytest.xfail(f"adapter bug: SqlOutbox.pending() lets {type(error).__name__} escape")
+    pytest.fail("an unparseable payload was returned")

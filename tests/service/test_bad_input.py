@@ -258,7 +258,7 @@ def test_every_request_command_of_the_desk_is_covered() -> None:
                "register_actor", "add_service_plan"}
     queries = {"warranty", "get_request", "find_requests"}
     wiring = {"uow_factory", "clock", "ids", "authorization", "publisher", "priority_matrix",
-              "warranty_policy", "max_attempts"}
+              "warranty_policy", "max_attempts", "execute"}
     assert public - records - queries - wiring == set(BY_NAME)
 
 
