@@ -2,8 +2,10 @@
 
 Every aggregate table carries the columns users query and index plus the whole aggregate as
 a JSON document (``doc``). The R9 step record of a request lives in its own append-only
-table, ``request_record``, one row per entry. Datetimes are stored in UTC; engines without
-time zones (MariaDB/MySQL, SQLite) get naive UTC values and the zone is re-attached on read.
+table, ``request_record``, one row per entry; so do the records of repair orders
+(``repair_record``) and outsourced repairs (``outsourced_record``). Datetimes are stored in
+UTC; engines without time zones (MariaDB/MySQL, SQLite) get naive UTC values and the zone
+is re-attached on read.
 """
 
 from __future__ import annotations
@@ -25,13 +27,20 @@ __all__ = [
     "idempotency_keys",
     "metadata",
     "outbox",
+    "outsourced_record",
+    "outsourced_repairs",
+    "parts",
+    "repair_orders",
+    "repair_record",
     "request_record",
     "service_plans",
     "service_requests",
+    "stock",
+    "vendors",
 ]
 
 #: Every schema revision the code knows, oldest first (mirrors ``migrations/versions``).
-REVISIONS: tuple[str, ...] = ("0001",)
+REVISIONS: tuple[str, ...] = ("0001", "0002")
 #: The revision this code needs; a database at another revision is refused (StorageError).
 HEAD_REVISION = REVISIONS[-1]
 
@@ -217,5 +226,103 @@ idempotency_keys = sa.Table(
     sa.Column("key", sa.String(255), primary_key=True),
     _uuid("aggregate_id"),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    **TABLE_OPTIONS,
+)
+
+
+def _record_table(name: str, owner: str, owner_table: str) -> sa.Table:
+    """An append-only R9 record: one row per RecordEntry of an aggregate of ``owner_table``."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column(owner, sa.Uuid(), sa.ForeignKey(f"{owner_table}.id"), primary_key=True),
+        sa.Column("sequence", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("at", UtcDateTime(), nullable=False),
+        _uuid("actor_id"),
+        sa.Column("workflow", sa.String(32), nullable=False),
+        _uuid("subject_id"),
+        sa.Column("action", sa.String(64), nullable=False),
+        sa.Column("from_state", sa.String(64), nullable=True),
+        sa.Column("to_state", sa.String(64), nullable=False),
+        sa.Column("note", LONG_TEXT, nullable=False),
+        **TABLE_OPTIONS,
+    )
+
+
+#: R13 depot repair orders: query columns plus the aggregate without its record.
+repair_orders = sa.Table(
+    "repair_orders",
+    metadata,
+    _uuid("id", primary_key=True),
+    sa.Column("number", sa.String(64), nullable=False),
+    _uuid("request_id"),
+    _uuid("equipment_id"),
+    _uuid("customer_id"),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Column("promised_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    _version(),
+    _doc(),
+    sa.UniqueConstraint("number"),
+    sa.Index(None, "customer_id", "state"),
+    sa.Index(None, "equipment_id"),
+    sa.Index(None, "request_id"),
+    sa.Index(None, "state"),
+    sa.Index(None, "received_at", "number"),
+    **TABLE_OPTIONS,
+)
+
+#: R9: the step record of a repair order, append-only.
+repair_record = _record_table("repair_record", "order_id", "repair_orders")
+
+#: R14 outsourced repairs (the return ledger asks for ``state = 'at_vendor'``).
+outsourced_repairs = sa.Table(
+    "outsourced_repairs",
+    metadata,
+    _uuid("id", primary_key=True),
+    _uuid("order_id"),
+    _uuid("equipment_id"),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("opened_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    _version(),
+    _doc(),
+    sa.Index(None, "state"),
+    sa.Index(None, "order_id"),
+    sa.Index(None, "equipment_id"),
+    sa.Index(None, "opened_at"),
+    **TABLE_OPTIONS,
+)
+
+#: R9: the step record of an outsourced repair, append-only.
+outsourced_record = _record_table("outsourced_record", "outsourced_id", "outsourced_repairs")
+
+#: R14 the vendor registry.
+vendors = sa.Table(
+    "vendors",
+    metadata,
+    _uuid("id", primary_key=True),
+    _version(),
+    _doc(),
+    **TABLE_OPTIONS,
+)
+
+#: R28 the parts catalogue, keyed by SKU.
+parts = sa.Table(
+    "parts",
+    metadata,
+    sa.Column("sku", sa.String(255), primary_key=True),
+    _doc(),
+    **TABLE_OPTIONS,
+)
+
+#: R28 stock per location: one aggregate (levels, reservations, movements) per location.
+stock = sa.Table(
+    "stock",
+    metadata,
+    _uuid("location_id", primary_key=True),
+    _version(),
+    _doc(),
     **TABLE_OPTIONS,
 )

@@ -1,9 +1,10 @@
 """The SQL store: units of work, repositories and the outbox over SQLAlchemy Core.
 
 Semantics follow :mod:`aftersales.adapters.memory` exactly: reads return private working
-copies, a commit writes every request that was added or has pending events with an
-optimistic version check (``UPDATE ... WHERE version = :expected``), appends only the new R9
-record rows, writes the outbox rows and idempotency keys, all in one transaction, and only
+copies, a commit writes every request, repair order, outsourced repair and stock location that
+was added or has pending events with an optimistic version check
+(``UPDATE ... WHERE version = :expected``), appends only the new R9 record rows, writes the
+new catalogue entries, the outbox rows and idempotency keys, all in one transaction, and only
 then updates the in-memory objects and hands out the events.
 """
 
@@ -24,8 +25,16 @@ from sqlalchemy import exc as sa_exc
 
 from aftersales.adapters.sql import schema
 from aftersales.adapters.system import SystemClock
-from aftersales.domain.events import DomainEvent
+from aftersales.domain.events import Event
+from aftersales.domain.parts import Part, Stock
 from aftersales.domain.records import Customer, Equipment, ServicePlan
+from aftersales.domain.repair import (
+    DepotState,
+    OutsourcedRepair,
+    OutsourcedState,
+    RepairOrder,
+    Vendor,
+)
 from aftersales.domain.request import RecordEntry, RequestState, ServiceRequest
 from aftersales.domain.values import Actor, Priority
 from aftersales.errors import ConcurrencyConflict, NotFound, StorageError, ValidationError
@@ -577,6 +586,488 @@ class _Requests:
             )
 
 
+# --- repair orders, outsourced repairs, stock (tracked like requests) -------------------------
+
+
+def _outbox_rows(events: Sequence[Any], codec: _Codec) -> list[dict[str, Any]]:
+    return [
+        {
+            "event_id": e.event_id, "aggregate_id": e.aggregate_id, "sequence": e.sequence,
+            "name": e.name, "occurred_at": e.occurred_at,
+            "payload": event_to_dict(e, codec.converter), "published_at": None,
+        }
+        for e in events
+    ]
+
+
+def _record_rows(
+    owner: str, owner_id: UUID, entries: Sequence[RecordEntry]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            owner: owner_id, "sequence": e.sequence, "at": e.at, "actor_id": e.actor_id,
+            "workflow": e.workflow, "subject_id": e.subject_id, "action": e.action,
+            "from_state": e.from_state, "to_state": e.to_state, "note": e.note,
+        }
+        for e in entries
+    ]
+
+
+def _record_entries(entity: str, key: UUID, rows: Sequence[sa.Row[Any]]) -> list[RecordEntry]:
+    record: list[RecordEntry] = []
+    for expected, entry in enumerate(rows, start=1):
+        if entry.sequence != expected:
+            raise StorageError(f"{entity} {key}: R9 record has a gap at entry {expected}")
+        record.append(
+            RecordEntry(
+                sequence=entry.sequence, at=entry.at, actor_id=entry.actor_id,
+                workflow=entry.workflow, subject_id=entry.subject_id, action=entry.action,
+                from_state=entry.from_state, to_state=entry.to_state, note=entry.note,
+            )
+        )
+    return record
+
+
+class _Tracked:
+    """Shared logic of the event-carrying aggregates besides requests (repair orders,
+    outsourced repairs, stock), like the in-memory ``_Tracked``: working copies tracked per
+    unit of work, unique numbers, version-checked writes, append-only R9 record rows."""
+
+    entity = "aggregate"
+    cls: type[Any]
+    table: sa.Table
+    #: the primary key column (the aggregate's ``id``)
+    key = "id"
+    #: the R9 record table and its owner column, if the aggregate has a record
+    record: sa.Table | None = None
+    record_owner = ""
+    #: True if the aggregate has a unique ``number``
+    numbered = False
+    #: row columns that must agree with the stored document
+    checked: tuple[str, ...] = ()
+    #: the (datetime) column the SQL query orders by; ties are ordered by :meth:`order`
+    order_column = ""
+    #: the columns :meth:`row_order` reads
+    order_columns: tuple[str, ...] = ()
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self.seen: dict[UUID, Any] = {}
+        self.new: set[UUID] = set()
+        # R9: the record each loaded aggregate had (entries past it are new).
+        self.loaded_records: dict[UUID, tuple[RecordEntry, ...]] = {}
+
+    # -- to implement --
+
+    def columns(self, item: Any) -> dict[str, Any]:
+        """The query columns of ``item`` (not its key, version or document)."""
+        return {}
+
+    def created_at(self, item: Any) -> datetime | None:
+        """When the aggregate began (``updated_at`` of a row without events)."""
+        return None
+
+    def order(self, item: Any) -> tuple[Any, ...]:
+        """The sort key of ``find`` (as the in-memory adapter)."""
+        raise NotImplementedError
+
+    def row_order(self, row: sa.Row[Any]) -> tuple[Any, ...]:
+        """:meth:`order` from a row of the ``order_columns``."""
+        raise NotImplementedError
+
+    # -- shared --
+
+    @property
+    def _id(self) -> sa.Column[Any]:
+        return self.table.c[self.key]
+
+    def _add(self, item: Any) -> None:
+        item_id = item.id
+        if item_id in self.seen or (
+            isinstance(item_id, UUID)
+            and self._uow.query(sa.select(self._id).where(self._id == item_id))
+        ):
+            raise ValidationError(self.entity, "id", f"{item_id} already exists")
+        if self.numbered:
+            number = item.number
+            if any(other.number == number for other in self.seen.values()) or (
+                isinstance(number, str)
+                and self._uow.query(sa.select(self._id).where(self.table.c.number == number))
+            ):
+                raise ValidationError(self.entity, "number", f"{number} already exists")
+        self.seen[item_id] = item
+        self.new.add(item_id)
+
+    def _get(self, item_id: UUID) -> Any:
+        item = self.seen.get(item_id)
+        if item is not None:
+            return item
+        if not isinstance(item_id, UUID):
+            raise NotFound(self.entity, item_id)
+        loaded = self._load([item_id])
+        if not loaded:
+            raise NotFound(self.entity, item_id)
+        return loaded[0]
+
+    def _load(self, ids: Sequence[UUID]) -> list[Any]:
+        """Load ``ids`` (two queries), track them and return them in the order given."""
+        if not ids:
+            return []
+        table = self.table
+        cols = [self._id, table.c.version, table.c.doc, *(table.c[c] for c in self.checked)]
+        rows: dict[UUID, sa.Row[Any]] = {}
+        for start in range(0, len(ids), 500):
+            query = sa.select(*cols).where(self._id.in_(ids[start:start + 500]))
+            rows.update((row[0], row) for row in self._uow.query(query))
+        entries: dict[UUID, list[sa.Row[Any]]] = {item_id: [] for item_id in rows}
+        record = self.record
+        if record is not None and rows:
+            owner = record.c[self.record_owner]
+            found = list(rows)
+            for start in range(0, len(found), 500):
+                query = (
+                    sa.select(record)
+                    .where(owner.in_(found[start:start + 500]))
+                    .order_by(owner, record.c.sequence)
+                )
+                for entry in self._uow.query(query):
+                    entries[entry[0]].append(entry)
+        loaded = []
+        for item_id in ids:
+            row = rows.get(item_id)
+            if row is None or item_id in self.seen:
+                continue
+            item = self._assemble(row, entries[item_id])
+            self.seen[item_id] = item
+            if record is not None:
+                self.loaded_records[item_id] = tuple(item.record)
+            loaded.append(item)
+        return loaded
+
+    def _assemble(self, row: sa.Row[Any], entry_rows: list[sa.Row[Any]]) -> Any:
+        key = row[0]
+        item = self._uow.codec.load(self.cls, row.doc, self.entity, key, version=row.version)
+        if item.id != key or any(
+            str(getattr(item, column)) != row._mapping[column] for column in self.checked
+        ):
+            raise StorageError(
+                f"{self.entity} {key}: stored document disagrees with its row "
+                f"({', '.join(('id', *self.checked))})"
+            )
+        if self.record is not None:
+            item.record = _record_entries(self.entity, key, entry_rows)
+        return item
+
+    def _find(
+        self,
+        where: Sequence[sa.ColumnElement[bool]],
+        keep: typing.Callable[[Any], bool],
+        limit: int | None,
+    ) -> list[Any]:
+        """Rows matching ``where`` (judged in SQL) and tracked items matching ``keep`` (judged
+        on their working copy), sorted by :meth:`order`, at most ``limit``."""
+        table = self.table
+        query = sa.select(self._id, *(table.c[c] for c in self.order_columns)).where(*where)
+        if limit is None:
+            rows = list(self._uow.query(query))
+        else:
+            first = table.c[self.order_column]
+            # tracked items are judged on their working copy, so fetch that many more
+            rows = list(self._uow.query(
+                query.order_by(first).limit(max(limit, 0) + len(self.seen))
+            ))
+            if rows:
+                # ties at the cut are ordered in Python (code points, any collation)
+                last = rows[-1]._mapping[self.order_column]
+                rows += self._uow.query(query.where(first == last))
+        candidates: list[tuple[tuple[Any, ...], UUID]] = [
+            (self.row_order(row), row[0])
+            for row in {row[0]: row for row in rows}.values()
+            if row[0] not in self.seen
+        ]
+        candidates.extend((self.order(i), i.id) for i in self.seen.values() if keep(i))
+        candidates.sort(key=lambda c: c[0])
+        if limit is not None:
+            candidates = candidates[: max(limit, 0)]
+        self._load([c[1] for c in candidates if c[1] not in self.seen])
+        return [self.seen[c[1]] for c in candidates if c[1] in self.seen]
+
+    def changed(self) -> list[Any]:
+        """Tracked aggregates to write: new ones and those with pending events."""
+        return [i for i in self.seen.values() if i.pending_events or i.id in self.new]
+
+    def _write(self, conn: sa.Connection, item: Any) -> None:
+        codec = self._uow.codec
+        table = self.table
+        omit = ("record", "version") if self.record is not None else ("version",)
+        values: dict[str, Any] = {
+            **self.columns(item), "version": item.version + 1, "doc": codec.dump(item, *omit)
+        }
+        if "updated_at" in table.c:
+            moments = [e.occurred_at for e in item.pending_events]
+            values["updated_at"] = max(moments) if moments else self.created_at(item)
+        old: tuple[RecordEntry, ...] = ()
+        if item.id in self.new:
+            try:
+                conn.execute(table.insert().values({self.key: item.id, **values}))
+            except sa_exc.IntegrityError as error:
+                if _transient_reason(error) is not None:
+                    raise
+                field = "number" if self.numbered else "id"
+                value = item.number if self.numbered else item.id
+                raise ValidationError(self.entity, field, f"{value} already exists") from error
+        else:
+            if self.record is not None:
+                old = self.loaded_records.get(item.id, ())
+                if tuple(item.record[: len(old)]) != old:
+                    raise ValidationError(self.entity, "record", "R9: the record is append-only")
+            statement = (
+                table.update()
+                .where(self._id == item.id, table.c.version == item.version)
+                .values(**values)
+            )
+            if conn.execute(statement).rowcount != 1:
+                raise ConcurrencyConflict(self.entity, item.id, item.version)
+        if self.record is not None:
+            fresh = item.record[len(old):]
+            if fresh:
+                conn.execute(self.record.insert(), _record_rows(self.record_owner, item.id, fresh))
+        if item.pending_events:
+            conn.execute(schema.outbox.insert(), _outbox_rows(item.pending_events, codec))
+
+
+class _RepairOrders(_Tracked):
+    entity = "RepairOrder"
+    cls = RepairOrder
+    table = schema.repair_orders
+    record = schema.repair_record
+    record_owner = "order_id"
+    numbered = True
+    checked = ("number", "state")
+    order_column = "received_at"
+    order_columns = ("received_at", "number")
+
+    def columns(self, item: RepairOrder) -> dict[str, Any]:
+        return {
+            "number": item.number, "request_id": item.request_id,
+            "equipment_id": item.equipment_id, "customer_id": item.customer_id,
+            "state": str(item.state), "received_at": item.received_at,
+            "promised_at": item.promised_at,
+        }
+
+    def created_at(self, item: RepairOrder) -> datetime:
+        return item.received_at
+
+    def order(self, item: RepairOrder) -> tuple[Any, ...]:
+        return (item.received_at, item.number)
+
+    def row_order(self, row: sa.Row[Any]) -> tuple[Any, ...]:
+        return (row.received_at, row.number)
+
+    def add(self, order: RepairOrder) -> None:
+        self._add(order)
+
+    def get(self, order_id: UUID) -> RepairOrder:
+        order: RepairOrder = self._get(order_id)
+        return order
+
+    def find(
+        self,
+        *,
+        request_id: UUID | None = None,
+        equipment_id: UUID | None = None,
+        customer_id: UUID | None = None,
+        states: Iterable[DepotState] | None = None,
+        limit: int | None = None,
+    ) -> list[RepairOrder]:
+        wanted = set(states) if states is not None else None
+        table = self.table
+        where: list[sa.ColumnElement[bool]] = []
+        if request_id is not None:
+            where.append(table.c.request_id == request_id)
+        if equipment_id is not None:
+            where.append(table.c.equipment_id == equipment_id)
+        if customer_id is not None:
+            where.append(table.c.customer_id == customer_id)
+        if wanted is not None:
+            where.append(table.c.state.in_([str(s) for s in wanted]))
+
+        def keep(o: RepairOrder) -> bool:
+            return (
+                (request_id is None or o.request_id == request_id)
+                and (equipment_id is None or o.equipment_id == equipment_id)
+                and (customer_id is None or o.customer_id == customer_id)
+                and (wanted is None or o.state in wanted)
+            )
+
+        found: list[RepairOrder] = self._find(where, keep, limit)
+        return found
+
+
+class _Outsourced(_Tracked):
+    entity = "OutsourcedRepair"
+    cls = OutsourcedRepair
+    table = schema.outsourced_repairs
+    record = schema.outsourced_record
+    record_owner = "outsourced_id"
+    checked = ("state",)
+    order_column = "opened_at"
+    order_columns = ("opened_at",)
+
+    def columns(self, item: OutsourcedRepair) -> dict[str, Any]:
+        return {
+            "order_id": item.order_id, "equipment_id": item.equipment_id,
+            "state": str(item.state), "opened_at": item.opened_at,
+        }
+
+    def created_at(self, item: OutsourcedRepair) -> datetime:
+        return item.opened_at
+
+    def order(self, item: OutsourcedRepair) -> tuple[Any, ...]:
+        return (item.opened_at, str(item.id))
+
+    def row_order(self, row: sa.Row[Any]) -> tuple[Any, ...]:
+        return (row.opened_at, str(row.id))
+
+    def add(self, repair: OutsourcedRepair) -> None:
+        self._add(repair)
+
+    def get(self, repair_id: UUID) -> OutsourcedRepair:
+        repair: OutsourcedRepair = self._get(repair_id)
+        return repair
+
+    def find(
+        self,
+        *,
+        order_id: UUID | None = None,
+        equipment_id: UUID | None = None,
+        states: Iterable[OutsourcedState] | None = None,
+        limit: int | None = None,
+    ) -> list[OutsourcedRepair]:
+        wanted = set(states) if states is not None else None
+        table = self.table
+        where: list[sa.ColumnElement[bool]] = []
+        if order_id is not None:
+            where.append(table.c.order_id == order_id)
+        if equipment_id is not None:
+            where.append(table.c.equipment_id == equipment_id)
+        if wanted is not None:
+            where.append(table.c.state.in_([str(s) for s in wanted]))
+
+        def keep(o: OutsourcedRepair) -> bool:
+            return (
+                (order_id is None or o.order_id == order_id)
+                and (equipment_id is None or o.equipment_id == equipment_id)
+                and (wanted is None or o.state in wanted)
+            )
+
+        found: list[OutsourcedRepair] = self._find(where, keep, limit)
+        return found
+
+
+class _Stock(_Tracked):
+    entity = "Stock"
+    cls = Stock
+    table = schema.stock
+    key = "location_id"
+
+    def order(self, item: Stock) -> tuple[Any, ...]:
+        return (item.location.name, str(item.id))
+
+    def add(self, stock: Stock) -> None:
+        self._add(stock)
+
+    def get(self, location_id: UUID) -> Stock:
+        stock: Stock = self._get(location_id)
+        return stock
+
+    def all(self) -> list[Stock]:
+        ids = [row[0] for row in self._uow.query(sa.select(self._id))]
+        self._load([i for i in ids if i not in self.seen])
+        return sorted(self.seen.values(), key=self.order)
+
+
+# --- vendors and parts -----------------------------------------------------------------------
+
+
+class _Vendors(_Records[Vendor]):
+    entity = "Vendor"
+    cls = Vendor
+    table = schema.vendors
+
+    def columns(self, item: Vendor) -> dict[str, Any]:
+        return {}
+
+    def add(self, vendor: Vendor) -> None:
+        self._add(vendor)
+
+    def get(self, vendor_id: UUID) -> Vendor:
+        return self._get(vendor_id)
+
+    def save(self, vendor: Vendor) -> None:
+        self._save(vendor)
+
+    def all(self) -> list[Vendor]:
+        found = {row.id: self._row_to_item(row) for row in self._uow.query(self._select())}
+        found.update(self.staged)
+        return sorted(found.values(), key=lambda v: (v.name, str(v.id)))
+
+
+class _Parts:
+    """R28 the catalogue: insert-only, keyed by SKU."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self.staged: dict[str, Part] = {}
+
+    def _row_to_part(self, row: sa.Row[Any]) -> Part:
+        part = self._uow.codec.load(Part, row.doc, "Part", row.sku)
+        if part.sku != row.sku:
+            raise StorageError(f"Part {row.sku}: stored document has another sku")
+        return part
+
+    def add(self, part: Part) -> None:
+        if not isinstance(part, Part):
+            raise ValidationError("Part", "part", "must be a Part")
+        table = schema.parts
+        if part.sku in self.staged or self._uow.query(
+            sa.select(table.c.sku).where(table.c.sku == part.sku)
+        ):
+            raise ValidationError("Part", "sku", f"{part.sku} already exists")
+        self.staged[part.sku] = part
+
+    def get(self, sku: str) -> Part:
+        part = self.staged.get(sku) if isinstance(sku, str) else None
+        if part is not None:
+            return part
+        if isinstance(sku, str):
+            table = schema.parts
+            rows = self._uow.query(sa.select(table.c.sku, table.c.doc).where(table.c.sku == sku))
+            if rows:
+                return self._row_to_part(rows[0])
+        raise NotFound("Part", sku)
+
+    def all(self) -> list[Part]:
+        table = schema.parts
+        found = {
+            row.sku: self._row_to_part(row)
+            for row in self._uow.query(sa.select(table.c.sku, table.c.doc))
+        }
+        found.update(self.staged)
+        return sorted(found.values(), key=lambda p: p.sku)
+
+    def _write(self, conn: sa.Connection) -> None:
+        codec = self._uow.codec
+        for sku in sorted(self.staged):
+            try:
+                doc = codec.dump(self.staged[sku])
+                conn.execute(schema.parts.insert().values(sku=sku, doc=doc))
+            except sa_exc.IntegrityError as error:
+                if _transient_reason(error) is not None:
+                    raise
+                raise ValidationError("Part", "sku", f"{sku} already exists") from error
+
+
 # --- unit of work ----------------------------------------------------------------------------
 
 
@@ -592,7 +1083,7 @@ class SqlUnitOfWork:
         self.store = store
         self.codec = store.codec
         self._conn: sa.Connection | None = None
-        self._committed_events: list[DomainEvent] = []
+        self._committed_events: list[Event] = []
         self._begin()
 
     def _begin(self) -> None:
@@ -601,6 +1092,11 @@ class SqlUnitOfWork:
         self.plans = _Plans(self)
         self.actors = _Actors(self)
         self.requests = _Requests(self)
+        self.repairs = _RepairOrders(self)
+        self.outsourced = _Outsourced(self)
+        self.stock = _Stock(self)
+        self.vendors = _Vendors(self)
+        self.parts = _Parts(self)
         self.idempotency = _Keys(self)
 
     def _connection(self) -> sa.Connection:
@@ -644,16 +1140,21 @@ class SqlUnitOfWork:
         """Write every staged change, its record rows, outbox rows and keys atomically."""
         requests = self.requests
         changed = [r for r in requests.seen.values() if r.pending_events or r.id in requests.new]
+        tracked = [(repo, repo.changed()) for repo in (self.repairs, self.outsourced, self.stock)]
         records: tuple[_Records[Any], ...] = (
-            self.customers, self.equipment, self.plans, self.actors
+            self.customers, self.equipment, self.plans, self.actors, self.vendors
         )
         conn = self._connection()
         try:
             with _database_errors():
                 for repo in records:
                     repo._write(conn)
+                self.parts._write(conn)
                 for request in sorted(changed, key=lambda r: str(r.id)):
                     requests._write(conn, request)
+                for aggregates, items in tracked:
+                    for item in sorted(items, key=lambda i: str(i.id)):
+                        aggregates._write(conn, item)
                 self.idempotency._write(conn, self.store.clock.now())
                 conn.commit()
         except BaseException:
@@ -662,11 +1163,11 @@ class SqlUnitOfWork:
             raise
         self._conn = None
         conn.close()
-        events: list[DomainEvent] = []
-        for request in changed:
-            request.version += 1
-            events.extend(request.pending_events)
-            request.pending_events.clear()
+        events: list[Event] = []
+        for aggregate in [*changed, *(item for _, items in tracked for item in items)]:
+            aggregate.version += 1
+            events.extend(aggregate.pending_events)
+            aggregate.pending_events.clear()
         for repo in records:
             repo._committed()
         self._committed_events.extend(events)
@@ -677,7 +1178,7 @@ class SqlUnitOfWork:
         self._discard()
         self._begin()
 
-    def collect_new_events(self) -> list[DomainEvent]:
+    def collect_new_events(self) -> list[Event]:
         """Events committed by this unit of work since the last call."""
         events, self._committed_events = self._committed_events, []
         return events
