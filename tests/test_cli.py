@@ -54,3 +54,13 @@ def test_workflows_listing_reports_every_workflow_sound(capsys: object) -> None:
     assert main(["workflows"]) == 0
     out = capsys.readouterr().out  # type: ignore[attr-defined]
     assert out.count("sound") == 5
+
+
+def test_docs_repairs_md_embeds_the_generated_repair_diagrams() -> None:
+    from aftersales.workflows import WORKFLOWS
+
+    text = (DOCS.parent / "repairs.md").read_text(encoding="utf-8")
+    for name in ("depot", "outsourced"):
+        assert "```mermaid\n" + WORKFLOWS[name].definition.to_mermaid() + "```" in text, (
+            f"docs/repairs.md shows a stale {name} diagram"
+        )
