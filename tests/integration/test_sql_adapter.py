@@ -407,6 +407,98 @@ def test_a_gap_in_the_record_raises_storage_error(store: SqlStore) -> None:
         uow.requests.get(request.id)
 
 
+def test_the_document_carries_the_record_and_the_rows_must_agree(store: SqlStore) -> None:
+    """R9 since revision 0003: one read loads a request with its record (kept in the
+    document); the append-only rows stay the audit trail and a load checks them against the
+    document: a row missing at the end, or rows of another time, are reported too."""
+    d = Desk(store)
+    request = d.register()
+    d.desk.route(SUPERVISOR, request.id, department="x")
+    d.desk.assign(SUPERVISOR, request.id, engineer_id=d.engineer.id)
+    table, record = sql_schema.service_requests, sql_schema.request_record
+    with store.engine.connect() as conn:
+        doc = conn.execute(sa.select(table.c.doc).where(table.c.id == request.id)).scalar_one()
+    assert [e["action"] for e in doc["record"]] == ["register", "route", "assign"]
+    assert "version" not in doc
+    with store.engine.begin() as conn:
+        conn.execute(record.update().where(record.c.request_id == request.id,
+                                           record.c.sequence == 3)
+                     .values(at=START - timedelta(days=1)))
+    with store.unit_of_work() as uow, pytest.raises(StorageError, match="disagree"):
+        uow.requests.get(request.id)
+    with store.engine.begin() as conn:
+        conn.execute(record.delete().where(record.c.request_id == request.id,
+                                           record.c.sequence == 3))
+    with store.unit_of_work() as uow, pytest.raises(StorageError, match="gap"):
+        uow.requests.find(customer_id=d.customer.id)
+
+
+def test_upgrading_0002_to_0003_moves_the_record_into_the_document(engine: sa.Engine) -> None:
+    """Requests stored at revision 0002 (record only in its rows) are readable before the
+    upgrade, and after it carry their record in the document; the schema then equals the
+    declared one, commands go on, and a downgrade takes the record out again."""
+    upgrade(engine, "0002")
+    store = SqlStore(engine, check_schema=False)
+    d = Desk(store)
+    request = d.register()
+    d.desk.route(SUPERVISOR, request.id, department="x")
+    d.desk.assign(SUPERVISOR, request.id, engineer_id=d.engineer.id)
+    table = sql_schema.service_requests
+
+    def docs() -> dict[UUID, Any]:
+        with engine.connect() as conn:
+            return dict(conn.execute(sa.select(table.c.id, table.c.doc)).tuples().all())
+
+    with engine.begin() as conn:  # the 0002 layout: documents without their record
+        for request_id, doc in docs().items():
+            doc.pop("record")
+            conn.execute(table.update().where(table.c.id == request_id).values(doc=doc))
+    expected = stored(store, request.id)  # read from the record rows
+    assert [e.action for e in expected.record] == ["register", "route", "assign"]
+    upgrade(engine)
+    assert current_revision(engine) == HEAD_REVISION == "0003"
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    assert [e["action"] for e in docs()[request.id]["record"]] == ["register", "route", "assign"]
+    store = SqlStore(engine)
+    assert stored(store, request.id) == expected
+    Desk(store).desk.start_remote(d.engineer, request.id)
+    with store.unit_of_work() as uow:
+        loaded = uow.requests.get(request.id)
+    assert loaded.record[:3] == expected.record and len(loaded.record) == 4
+    downgrade(engine, "0002")
+    assert "record" not in docs()[request.id]
+    assert stored(SqlStore(engine, check_schema=False), request.id).record == loaded.record
+    upgrade(engine)
+    assert stored(SqlStore(engine), request.id) == loaded
+
+
+def test_find_returns_more_requests_than_a_statement_may_bind(store: SqlStore) -> None:
+    """More matches than PostgreSQL's 65,535 bind parameters: find() still loads them all."""
+    d = Desk(store)
+    template = d.register()
+    table = sql_schema.service_requests
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(table).where(table.c.id == template.id)).one()._asdict()
+    copies = 65_600
+    with store.engine.begin() as conn:
+        rows = []
+        for i in range(copies):
+            request_id = uuid4()
+            number = f"BULK-{i:06d}"
+            rows.append({
+                **row, "id": request_id, "number": number,
+                "doc": {**row["doc"], "id": str(request_id), "number": number, "record": []},
+            })
+            if len(rows) == 5000 or i == copies - 1:
+                conn.execute(table.insert(), rows)
+                rows = []
+    with store.unit_of_work() as uow:
+        found = uow.requests.find(customer_id=d.customer.id)
+    assert len(found) == copies + 1
+    assert len({r.id for r in found}) == copies + 1
+
+
 def test_a_malformed_record_document_raises_storage_error(store: SqlStore) -> None:
     """A customer file whose document lost a required field raises StorageError."""
     d = Desk(store)

@@ -1068,3 +1068,43 @@ def test_event_ids_are_stable_and_derived_from_the_aggregate() -> None:
     assert len({e.event_id for e in order.pending_events}) == len(order.pending_events)
     assert rev.REPAIR_EVENT_TYPES["RepairOrderOpened"] is rev.RepairOrderOpened
     assert rev.RepairOrderOpened.aggregate == "RepairOrder"
+
+
+# --- R25: a settled job is never repriced ----------------------------------------------------
+
+
+def test_r25_a_settled_job_sent_back_to_rework_cannot_take_on_more_work() -> None:
+    order = approved()
+    repaired(order)
+    ready(order)
+    depot.settle(order, amount=order.amount_due(), actor=CLERK, at=T0 + 10 * H)
+    depot.rework(order, reason="fan noise found at pick-up", actor=ENGINEER, at=T0 + 11 * H)
+    message = refused(order, GuardFailed, lambda: depot.propose_additional_work(
+        order, estimate_id=uid(), lines=(labour("500"),), reason="keyboard",
+        new_promised_at=T0 + 80 * H, actor=ENGINEER, at=T0 + 12 * H,
+    ))
+    assert "settled" in message
+    for step in (
+        lambda: depot.declare_unrepairable(order, reason="x", actor=ENGINEER, at=T0 + 12 * H),
+        lambda: depot.reopen_diagnosis(order, reason="x", kind=ReopenKind.DISPUTED_BY_CUSTOMER,
+                                       actor=ENGINEER, at=T0 + 12 * H),
+    ):
+        refused(order, GuardFailed, step)
+    repaired(order, at=T0 + 12 * H)  # the rework itself is local and free
+    assert order.settlement is not None
+    assert order.amount_due() == order.settlement.total
+
+
+def test_r21_units_handed_back_unrepaired_do_not_count_as_repairs() -> None:
+    history: list[RepairHistoryItem] = []
+    for _ in range(2):
+        order = new_order()
+        diagnose(order)
+        depot.declare_unrepairable(order, reason="board obsolete", actor=ENGINEER,
+                                   at=T0 + 2 * H)
+        depot.settle(order, amount=order.amount_due(), actor=CLERK, at=T0 + 3 * H)
+        depot.return_unrepaired(order, signed_by="Mr Zhao", actor=CLERK, at=T0 + 4 * H)
+        item = order.history_item()
+        assert item is not None and item.picked_up_at is None
+        history.append(item)
+    assert depot.count_repeat_failures(history, "MB-NO-POWER") == 0

@@ -991,13 +991,20 @@ class RepairOrder:
         )
 
     def history_item(self) -> RepairHistoryItem | None:
-        """R21: this order as an item of the unit's repair history (once diagnosed)."""
+        """R21: this order as an item of the unit's repair history (once diagnosed).
+
+        Only a unit delivered repaired has a pick-up time: an order handed back unrepaired or
+        replaced is no repair, so it neither counts towards a replacement nor opens the free
+        re-repair window."""
         diagnosis = self.diagnosis
         if diagnosis is None or self.warranty is None:
             return None
+        repaired = self.delivery is not None and self.state in (
+            DepotState.DELIVERED, DepotState.CLOSED
+        ) and self.replacement is None and self.unrepaired_reason is None
         return RepairHistoryItem(
             self.id, self.equipment_id, diagnosis.fault_code, diagnosis.fault_class,
-            self.warranty.in_warranty, self.delivery.at if self.delivery else None,
+            self.warranty.in_warranty, self.delivery.at if repaired and self.delivery else None,
             self.quality_guarantee_void,
         )
 

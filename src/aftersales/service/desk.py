@@ -14,6 +14,7 @@ from uuid import UUID
 
 from aftersales.domain.priority import PriorityMatrix
 from aftersales.domain.records import Customer, Equipment, ServicePlan
+from aftersales.domain.repair import DepotState
 from aftersales.domain.request import RequestState, ServiceRequest
 from aftersales.domain.values import (
     Actor,
@@ -29,7 +30,7 @@ from aftersales.domain.values import (
     Urgency,
 )
 from aftersales.domain.warranty import Exclusion, WarrantyDetermination, WarrantyPolicy
-from aftersales.errors import ConcurrencyConflict, ValidationError
+from aftersales.errors import ConcurrencyConflict, GuardFailed, ValidationError
 from aftersales.ports import (
     AuthorizationPolicy,
     Clock,
@@ -51,6 +52,11 @@ def _require_uuid(entity: str, field: str, value: object, *, optional: bool = Fa
         return
     if not isinstance(value, UUID):
         raise ValidationError(entity, field, f"expected a UUID, got {type(value).__name__}")
+
+
+_FINISHED_ORDER_STATES = frozenset(
+    {DepotState.DELIVERED, DepotState.RETURNED, DepotState.REPLACED, DepotState.CLOSED}
+)
 
 
 class NullPublisher:
@@ -165,7 +171,8 @@ class ServiceDesk:
         self.authorization.authorize(actor, action, request)
 
     def _on_request(
-        self, action: str, actor: Actor, request_id: UUID, step: Step, key: str | None = None
+        self, action: str, actor: Actor, request_id: UUID, step: Step, key: str | None = None,
+        precheck: Callable[[UnitOfWork, ServiceRequest], None] | None = None,
     ) -> ServiceRequest:
         if not isinstance(actor, Actor):
             raise ValidationError("ServiceRequest", "actor", "an Actor is required")
@@ -174,10 +181,32 @@ class ServiceDesk:
         def work(uow: UnitOfWork) -> ServiceRequest:
             request = uow.requests.get(request_id)
             self._authorize(actor, action, request)
+            if precheck is not None:
+                precheck(uow, request)
             step(request, self.clock.now())
             return request
 
         return self._idempotent(key, work)
+
+    @staticmethod
+    def _unit_not_at_depot(action: str) -> Callable[[UnitOfWork, ServiceRequest], None]:
+        """R13: while a repair order of the request is open, only the depot (RepairDesk)
+        finishes the request; cancelling or completing it here would strand the unit."""
+
+        def check(uow: UnitOfWork, request: ServiceRequest) -> None:
+            if request.state is not RequestState.HANDED_TO_DEPOT:
+                return
+            open_orders = [
+                o for o in uow.repairs.find(request_id=request.id)
+                if o.state not in _FINISHED_ORDER_STATES
+            ]
+            if open_orders:
+                raise GuardFailed(
+                    "ServiceRequest", request.number, str(request.state), action,
+                    f"R13: repair order {open_orders[0].number} is open at the depot",
+                )
+
+        return check
 
     # --- records (R1, R2, R4, R30) ------------------------------------------------------------
 
@@ -440,6 +469,7 @@ class ServiceDesk:
             request_id,
             lambda r, at: steps.cancel(r, reason=reason, actor=actor, at=at),
             key=idempotency_key,
+            precheck=self._unit_not_at_depot("cancel"),
         )
 
     def resolve(
@@ -457,13 +487,16 @@ class ServiceDesk:
     def complete_depot(
         self, actor: Actor, request_id: UUID, *, resolution: str, idempotency_key: str | None = None
     ) -> ServiceRequest:
-        """R13 seam: a depot repair finished; the request waits for the customer to confirm."""
+        """R13 seam for a depot run outside this library: the repair finished; the request
+        waits for the customer to confirm. With :class:`RepairDesk`, delivering the order does
+        this itself, and this command is refused while the order is open."""
         return self._on_request(
             "complete_depot",
             actor,
             request_id,
             lambda r, at: steps.complete_depot(r, resolution=resolution, actor=actor, at=at),
             key=idempotency_key,
+            precheck=self._unit_not_at_depot("complete depot"),
         )
 
     def confirm(

@@ -11,12 +11,18 @@ checked the same way:
   drives random command sequences by random actors through a :class:`~aftersales.ServiceDesk`
   and checks the record (R9), confirmation (R10) and dispatch-approval (R12) rules after
   every step; subclass it and override ``make_priority_matrix()``,
-  ``make_warranty_policy()``, ``make_authorization()`` or ``make_desk()`` to test yours.
+  ``make_warranty_policy()``, ``make_authorization()`` or ``make_desk()`` to test yours;
+- :mod:`aftersales.testing.repair_stateful`: :class:`RepairDeskStateMachine`, the same for
+  depot and outsourced repair and parts (R13, R14, R22, R25, R28): override
+  ``make_repair_policy()`` to check your own repair policy;
+- :mod:`aftersales.testing.repair_strategies`: strategies for repair values;
+- :mod:`aftersales.testing.contracts`: the storage contract suite for your own adapters.
 
 See ``docs/testing.md`` for a worked example. This package needs Hypothesis (the ``test``
 extra); nothing else in ``aftersales`` imports it.
 """
 
+from aftersales.testing.repair_stateful import REPAIR_ACTOR_KEYS, RepairDeskStateMachine
 from aftersales.testing.stateful import ACTOR_KEYS, ServiceDeskStateMachine
 from aftersales.testing.strategies import (
     ISO_CURRENCIES,
@@ -74,7 +80,9 @@ __all__ = [
     "ACTOR_KEYS",
     "ISO_CURRENCIES",
     "NATURAL_ROLE",
+    "REPAIR_ACTOR_KEYS",
     "STEP_NAMES",
+    "RepairDeskStateMachine",
     "ServiceDeskStateMachine",
     "actors",
     "addresses",

@@ -15,6 +15,9 @@ __all__ = ["create_engine"]
 
 #: How long SQLite waits for a lock before reporting "database is locked" (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 5000
+#: Server engines: connections older than this are replaced at checkout (seconds), well
+#: under MySQL's default ``wait_timeout`` (8 h) and common proxy idle limits.
+POOL_RECYCLE_SECONDS = 1800
 
 
 def create_engine(
@@ -29,7 +32,10 @@ def create_engine(
     and writes of a unit of work share one snapshot); ``sqlite://`` (in memory) shares one
     connection (StaticPool) so every unit of work sees the same database (use it from one
     thread, one unit of work at a time). JSON is written as UTF-8. MySQL/MariaDB
-    connect with ``charset=utf8mb4`` unless the URL says otherwise. Nothing connects here.
+    connect with ``charset=utf8mb4`` unless the URL says otherwise. Server engines recycle
+    pooled connections after :data:`POOL_RECYCLE_SECONDS` and do not ping them on checkout
+    (a round trip per unit of work); pass ``pool_pre_ping=True`` where connections may die
+    unseen (failovers, aggressive proxies). Nothing connects here.
     """
     kw.setdefault("json_serializer", _dumps)
     if isinstance(url, sa.URL):
@@ -43,7 +49,9 @@ def create_engine(
     if backend in ("mysql", "mariadb") and "charset" not in parsed.query:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     if backend != "sqlite":
-        kw.setdefault("pool_pre_ping", True)
+        # No pre-ping (a round trip on every checkout): connections are recycled before
+        # servers or proxies drop idle ones; pass pool_pre_ping=True to test each checkout.
+        kw.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
         return sa.create_engine(parsed, **kw)
     if parsed.database in (None, "", ":memory:"):
         kw.setdefault("poolclass", StaticPool)

@@ -1,9 +1,12 @@
 """The tables of the SQL adapter, declared with SQLAlchemy Core (nothing connects here).
 
 Every aggregate table carries the columns users query and index plus the whole aggregate as
-a JSON document (``doc``). The R9 step record of a request lives in its own append-only
-table, ``request_record``, one row per entry; so do the records of repair orders
-(``repair_record``) and outsourced repairs (``outsourced_record``). Datetimes are stored in
+a JSON document (``doc``), its R9 step record included (so loading an aggregate is one
+statement). The record is also kept, as the queryable and exportable audit trail, in its
+own append-only table, ``request_record``, one row per entry, never updated; so are the
+records of repair orders (``repair_record``) and outsourced repairs (``outsourced_record``).
+Loading checks that the record rows agree with the document (count and newest time).
+Datetimes are stored in
 UTC; engines without time zones (MariaDB/MySQL, SQLite) get naive UTC values and the zone
 is re-attached on read.
 """
@@ -40,7 +43,7 @@ __all__ = [
 ]
 
 #: Every schema revision the code knows, oldest first (mirrors ``migrations/versions``).
-REVISIONS: tuple[str, ...] = ("0001", "0002")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
 #: The revision this code needs; a database at another revision is refused (StorageError).
 HEAD_REVISION = REVISIONS[-1]
 
@@ -158,7 +161,7 @@ actors = sa.Table(
     **TABLE_OPTIONS,
 )
 
-#: Service requests (R5-R12): query columns plus the aggregate without its record.
+#: Service requests (R5-R12): query columns plus the aggregate (with its record).
 service_requests = sa.Table(
     "service_requests",
     metadata,
@@ -175,7 +178,8 @@ service_requests = sa.Table(
     _doc(),
     sa.UniqueConstraint("number"),
     sa.Index(None, "customer_id", "state"),
-    sa.Index(None, "state", "priority"),
+    # "by state and priority, oldest first": serves the filter and the ORDER BY (0003)
+    sa.Index(None, "state", "priority", "registered_at", "number"),
     sa.Index(None, "engineer_id", "state"),
     sa.Index(None, "equipment_id"),
     sa.Index(None, "registered_at", "number"),
@@ -249,7 +253,7 @@ def _record_table(name: str, owner: str, owner_table: str) -> sa.Table:
     )
 
 
-#: R13 depot repair orders: query columns plus the aggregate without its record.
+#: R13 depot repair orders: query columns plus the aggregate (with its record).
 repair_orders = sa.Table(
     "repair_orders",
     metadata,

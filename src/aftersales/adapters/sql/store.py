@@ -19,8 +19,10 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 from uuid import UUID
 
+import attrs
 import cattrs
 import sqlalchemy as sa
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from sqlalchemy import exc as sa_exc
 
 from aftersales.adapters.sql import schema
@@ -87,17 +89,78 @@ def _database_errors() -> Iterator[None]:
 
 # --- documents -----------------------------------------------------------------------------
 
+#: Parsed UUIDs by their text (actor ids and subject ids repeat across documents and loads);
+#: bounded, cleared when full.
+_UUIDS: dict[str, UUID] = {}
+_UUID_CACHE_SIZE = 65_536
+
+
+def _structure_uuid(value: Any, _: Any) -> UUID:
+    if isinstance(value, UUID):
+        return value
+    found = _UUIDS.get(value)
+    if found is None:
+        found = UUID(value)
+        if len(_UUIDS) >= _UUID_CACHE_SIZE:
+            _UUIDS.clear()
+        _UUIDS[value] = found
+    return found
+
 
 class _Codec:
-    """The store's private cattrs converter and the document rules."""
+    """The store's private cattrs converters and the document rules.
+
+    Documents are read with a converter built once without cattrs' detailed validation (and
+    with cached UUID parsing); only a document that fails to read is read again with the
+    detailed converter, for a precise error message. Aggregates are written with unstructure
+    functions generated once per class that leave out the version (a column) and the R9
+    record (written from the entries already encoded plus the new ones).
+    """
 
     def __init__(self) -> None:
-        self.converter = make_converter()
+        self.converter = make_converter()  # detailed validation: error messages, events
+        fast = make_converter()
+        fast.detailed_validation = False
+        fast.register_structure_hook(UUID, _structure_uuid)
+        fast.register_structure_hook(
+            ServiceRequest,
+            make_dict_structure_fn(
+                ServiceRequest, fast, pending_events=override(omit=True),
+                _cattrs_forbid_extra_keys=True, _cattrs_detailed_validation=False,
+            ),
+        )
+        self._fast = fast
+        self._dumpers: dict[type[Any], typing.Callable[[Any], dict[str, Any]]] = {}
+        self.entry_to_dict: typing.Callable[[RecordEntry], dict[str, Any]] = (
+            self.converter.get_unstructure_hook(RecordEntry)
+        )
+
+    def _dumper(self, cls: type[Any]) -> typing.Callable[[Any], dict[str, Any]]:
+        dumper = self._dumpers.get(cls)
+        if dumper is None:
+            names = attrs.fields_dict(cls)
+            omit: dict[str, Any] = {
+                name: override(omit=True)
+                for name in ("version", "record", "pending_events") if name in names
+            }
+            dumper = make_dict_unstructure_fn(cls, self.converter, **omit)
+            self._dumpers[cls] = dumper
+        return dumper
 
     def dump(self, item: Any, *omit: str) -> dict[str, Any]:
         data: dict[str, Any] = self.converter.unstructure(item)
         for key in omit:
             data.pop(key, None)
+        return data
+
+    def dump_aggregate(
+        self, item: Any, record: list[dict[str, Any]] | None
+    ) -> dict[str, Any]:
+        """The document of an attrs aggregate: every field but its version, with ``record``
+        (the encoded R9 entries) if the aggregate has one."""
+        data = self._dumper(type(item))(item)
+        if record is not None:
+            data["record"] = record
         return data
 
     def load(self, cls: type[T], doc: Any, entity: str, key: Any, **fields: Any) -> T:
@@ -107,19 +170,99 @@ class _Codec:
             )
         data = {**doc, **fields}
         try:
-            return self.converter.structure(data, cls)
+            return self._fast.structure(data, cls)
+        except Exception as error:
+            fast_error = error
+        try:  # read again with detailed validation, for the message
+            self.converter.structure(data, cls)
         except StorageError as error:
             raise StorageError(f"{entity} {key}: malformed stored document: {error}") from error
         except cattrs.BaseValidationError as error:
             problems = "; ".join(cattrs.transform_error(error))
             raise StorageError(f"{entity} {key}: malformed stored document: {problems}") from error
         except Exception as error:
-            raise StorageError(
-                f"{entity} {key}: malformed stored document: {type(error).__name__}: {error}"
-            ) from error
+            fast_error = error
+        raise StorageError(
+            f"{entity} {key}: malformed stored document: "
+            f"{type(fast_error).__name__}: {fast_error}"
+        ) from fast_error
+
+
+def _check_record(
+    entity: str, key: Any, record: Sequence[RecordEntry], stored_rows: Any, last_at: Any
+) -> None:
+    """R9: the record in the document runs 1..n without gaps, and the append-only record
+    table holds as many rows for the aggregate, the newest at the same time."""
+    for expected, entry in enumerate(record, start=1):
+        if entry.sequence != expected:
+            raise StorageError(f"{entity} {key}: R9 record has a gap at entry {expected}")
+    if stored_rows != len(record):
+        raise StorageError(
+            f"{entity} {key}: R9 record has a gap: the record table holds {stored_rows} "
+            f"entries, the document {len(record)}"
+        )
+    if record and last_at != max(entry.at for entry in record):
+        raise StorageError(
+            f"{entity} {key}: R9 record rows disagree with the document (newest entry at "
+            f"{last_at}, the document says {max(entry.at for entry in record)})"
+        )
+
+
+def _record_digest(record: sa.Table, owner: sa.ColumnElement[Any]) -> list[sa.Label[Any]]:
+    """Two correlated scalar subqueries (index range scans on the record's primary key):
+    how many record rows the aggregate ``owner`` has and when the newest was written."""
+    owner_column = record.c[record.primary_key.columns.keys()[0]]
+    return [
+        sa.select(sa.func.count()).where(owner_column == owner)
+        .scalar_subquery().label("record_rows"),
+        sa.select(sa.func.max(record.c.at)).where(owner_column == owner)
+        .scalar_subquery().label("record_last_at"),
+    ]
+
+
+def _rows_record(
+    uow: SqlUnitOfWork, record: sa.Table, entity: str, key: UUID
+) -> list[RecordEntry]:
+    """The R9 record of ``key`` read from its rows: for documents written before revision
+    0003 (or by older code), which do not carry their record. A gap raises StorageError."""
+    owner = record.c[record.primary_key.columns.keys()[0]]
+    query = _statement(
+        record, "of_owner",
+        lambda: sa.select(record).where(owner == sa.bindparam("owner"))
+        .order_by(record.c.sequence),
+    )
+    entries: list[RecordEntry] = []
+    for expected, row in enumerate(uow.query(query, {"owner": key}), start=1):
+        if row.sequence != expected:
+            raise StorageError(f"{entity} {key}: R9 record has a gap at entry {expected}")
+        entries.append(RecordEntry(
+            sequence=row.sequence, at=row.at, actor_id=row.actor_id, workflow=row.workflow,
+            subject_id=row.subject_id, action=row.action, from_state=row.from_state,
+            to_state=row.to_state, note=row.note,
+        ))
+    return entries
+
+
+def _chunks(ids: Sequence[UUID], size: int = 1000) -> Iterator[Sequence[UUID]]:
+    """``ids`` in slices small enough for any engine's bind parameter limit."""
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
 
 
 # --- record repositories ---------------------------------------------------------------------
+
+
+#: Statements built once and reused with bind parameters (SQLAlchemy caches their
+#: compiled form per engine), by (table, purpose).
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statement(table: sa.Table, purpose: str, build: typing.Callable[[], T]) -> T:
+    key = (table.name, purpose)
+    found = _STATEMENTS.get(key)
+    if found is None:
+        found = _STATEMENTS[key] = build()
+    return found
 
 
 class _Records(Generic[T]):
@@ -157,8 +300,12 @@ class _Records(Generic[T]):
         return sa.select(*cols)
 
     def _exists(self, item_id: UUID) -> bool:
-        query = sa.select(self.table.c.id).where(self.table.c.id == item_id)
-        return bool(self._uow.query(query))
+        table = self.table
+        query = _statement(
+            table, "exists",
+            lambda: sa.select(table.c.id).where(table.c.id == sa.bindparam("id")),
+        )
+        return bool(self._uow.query(query, {"id": item_id}))
 
     def _add(self, item: Any) -> None:
         item_id = item.id
@@ -172,7 +319,11 @@ class _Records(Generic[T]):
             return self.staged[item_id]
         if not isinstance(item_id, UUID):
             raise NotFound(self.entity, item_id)
-        rows = self._uow.query(self._select().where(self.table.c.id == item_id))
+        table = self.table
+        query = _statement(
+            table, "get", lambda: self._select().where(table.c.id == sa.bindparam("id"))
+        )
+        rows = self._uow.query(query, {"id": item_id})
         if not rows:
             raise NotFound(self.entity, item_id)
         return self._row_to_item(rows[0])
@@ -187,12 +338,14 @@ class _Records(Generic[T]):
     def _of_owner(self, owner_id: UUID) -> list[T]:
         found: list[T] = []
         if isinstance(owner_id, UUID):
-            query = (
-                self._select()
-                .where(self.table.c[self.owner_column] == owner_id)
-                .order_by(self.table.c.id)
+            table = self.table
+            query = _statement(
+                table, "of_owner",
+                lambda: self._select()
+                .where(table.c[self.owner_column] == sa.bindparam("owner"))
+                .order_by(table.c.id),
             )
-            for row in self._uow.query(query):
+            for row in self._uow.query(query, {"owner": owner_id}):
                 staged = self.staged.get(row.id)
                 if staged is None:
                     found.append(self._row_to_item(row))
@@ -206,27 +359,54 @@ class _Records(Generic[T]):
         return found
 
     def _write(self, conn: sa.Connection) -> None:
+        if not self.staged:
+            return
         codec = self._uow.codec
         omit = ("version",) if self._versioned else ()
+        table = self.table
         for item_id in sorted(self.staged, key=str):
             item: Any = self.staged[item_id]
             values = {**self.columns(item), "doc": codec.dump(item, *omit)}
             if item_id in self.new:
                 if self._versioned:
                     values["version"] = item.version
-                self._run(conn, self.table.insert().values(id=item_id, **values), item_id)
+                self._run(
+                    conn, _statement(table, "insert", table.insert), {"id": item_id, **values},
+                    item_id,
+                )
                 continue
-            update = self.table.update().where(self.table.c.id == item_id)
             if self._versioned:
-                expected = self.loaded_versions.get(item_id, item.version)
-                update = update.where(self.table.c.version == expected)
                 values["version"] = item.version + 1
-            if self._run(conn, update.values(**values), item_id) != 1:
+                expected = self.loaded_versions.get(item_id, item.version)
+                names = tuple(values)
+                update = _statement(
+                    table, f"update:{','.join(names)}",
+                    lambda names=names: table.update()  # type: ignore[misc]
+                    .where(table.c.id == sa.bindparam("b_id"),
+                           table.c.version == sa.bindparam("b_version"))
+                    .values({name: sa.bindparam(f"v_{name}") for name in names}),
+                )
+                params = {f"v_{k}": v for k, v in values.items()}
+                params.update(b_id=item_id, b_version=expected)
+            else:
+                names = tuple(values)
+                update = _statement(
+                    table, f"update:{','.join(names)}",
+                    lambda names=names: table.update()  # type: ignore[misc]
+                    .where(table.c.id == sa.bindparam("b_id"))
+                    .values({name: sa.bindparam(f"v_{name}") for name in names}),
+                )
+                params = {f"v_{k}": v for k, v in values.items()}
+                params["b_id"] = item_id
+            if self._run(conn, update, params, item_id) != 1:
                 raise ConcurrencyConflict(self.entity, item_id, item.version)
 
-    def _run(self, conn: sa.Connection, statement: sa.Executable, item_id: UUID) -> int:
+    def _run(
+        self, conn: sa.Connection, statement: sa.Executable, params: dict[str, Any],
+        item_id: UUID,
+    ) -> int:
         try:
-            return conn.execute(statement).rowcount
+            return conn.execute(statement, params).rowcount
         except sa_exc.IntegrityError as error:
             if _transient_reason(error) is not None:
                 raise
@@ -315,6 +495,12 @@ class _Actors(_Records[Actor]):
 # --- idempotency keys ------------------------------------------------------------------------
 
 
+_KEYS = schema.idempotency_keys
+_KEY_GET = sa.select(_KEYS.c.aggregate_id).where(_KEYS.c.key == sa.bindparam("key"))
+_KEY_INSERT = _KEYS.insert()
+_OUTBOX_INSERT = schema.outbox.insert()
+
+
 class _Keys:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self._uow = uow
@@ -323,9 +509,7 @@ class _Keys:
     def get(self, key: str) -> UUID | None:
         if key in self.staged:
             return self.staged[key]
-        table = schema.idempotency_keys
-        query = sa.select(table.c.aggregate_id).where(table.c.key == key)
-        rows = self._uow.query(query)
+        rows = self._uow.query(_KEY_GET, {"key": key})
         found: UUID | None = rows[0].aggregate_id if rows else None
         return found
 
@@ -338,9 +522,7 @@ class _Keys:
         for key, aggregate_id in self.staged.items():
             try:
                 conn.execute(
-                    schema.idempotency_keys.insert().values(
-                        key=key, aggregate_id=aggregate_id, created_at=now
-                    )
+                    _KEY_INSERT, {"key": key, "aggregate_id": aggregate_id, "created_at": now}
                 )
             except sa_exc.IntegrityError as error:
                 raise ConcurrencyConflict("IdempotencyKey", key, 0) from error
@@ -348,13 +530,102 @@ class _Keys:
 
 # --- service requests ------------------------------------------------------------------------
 
+_REQUESTS = schema.service_requests
+#: What loading a request reads, in one statement: the row, its document (the aggregate
+#: with its R9 record) and the digest of its rows in ``request_record``.
 _REQUEST_COLUMNS = (
-    schema.service_requests.c.id,
-    schema.service_requests.c.number,
-    schema.service_requests.c.state,
-    schema.service_requests.c.version,
-    schema.service_requests.c.doc,
+    _REQUESTS.c.id,
+    _REQUESTS.c.number,
+    _REQUESTS.c.state,
+    _REQUESTS.c.version,
+    _REQUESTS.c.registered_at,
+    _REQUESTS.c.doc,
+    *_record_digest(schema.request_record, _REQUESTS.c.id),
 )
+_REQUEST_BY_ID = sa.select(*_REQUEST_COLUMNS).where(_REQUESTS.c.id == sa.bindparam("id"))
+_REQUESTS_BY_IDS = sa.select(*_REQUEST_COLUMNS).where(
+    _REQUESTS.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+_REQUEST_BY_NUMBER = sa.select(*_REQUEST_COLUMNS).where(
+    _REQUESTS.c.number == sa.bindparam("number")
+)
+_REQUEST_TAKEN = sa.select(_REQUESTS.c.id, _REQUESTS.c.number).where(
+    sa.or_(_REQUESTS.c.id == sa.bindparam("id"), _REQUESTS.c.number == sa.bindparam("number"))
+)
+_REQUEST_INSERT = _REQUESTS.insert()
+_REQUEST_VALUES = (
+    "number", "customer_id", "equipment_id", "state", "priority", "engineer_id",
+    "registered_at", "updated_at", "version", "doc",
+)
+_REQUEST_UPDATE = (
+    _REQUESTS.update()
+    .where(_REQUESTS.c.id == sa.bindparam("b_id"),
+           _REQUESTS.c.version == sa.bindparam("b_version"))
+    .values({name: sa.bindparam(f"v_{name}") for name in _REQUEST_VALUES})
+)
+_REQUEST_RECORD_INSERT = schema.request_record.insert()
+#: find(): which filters are given -> its statement (built once per combination)
+_REQUEST_FINDS: dict[tuple[bool, ...], tuple[sa.Select[Any], sa.Select[Any]]] = {}
+
+
+def _request_find(filters: tuple[bool, ...]) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The find statement for the given filters (customer, equipment, engineer, states,
+    priority): unlimited (no ORDER BY; sorted in Python) and limited (ORDER BY
+    registered_at LIMIT :limit; the (state, priority, registered_at, number) and
+    (customer_id, state) indexes serve it); the ties query adds ``registered_at = :at``."""
+    found = _REQUEST_FINDS.get(filters)
+    if found is not None:
+        return found
+    table = _REQUESTS
+    customer, equipment, engineer, states, priority = filters
+    query = sa.select(*_REQUEST_COLUMNS)
+    if customer:
+        query = query.where(table.c.customer_id == sa.bindparam("customer_id"))
+    if equipment:
+        query = query.where(table.c.equipment_id == sa.bindparam("equipment_id"))
+    if engineer:
+        query = query.where(table.c.engineer_id == sa.bindparam("engineer_id"))
+    if states:
+        query = query.where(table.c.state.in_(sa.bindparam("states", expanding=True)))
+    if priority:
+        query = query.where(table.c.priority == sa.bindparam("priority"))
+    limited = query.order_by(table.c.registered_at).limit(sa.bindparam("limit"))
+    found = _REQUEST_FINDS[filters] = (query, limited)
+    return found
+
+
+#: the ties query of each (cached, never freed) find statement, by its id()
+_TIES: dict[int, sa.Select[Any]] = {}
+
+
+def _first_rows(
+    uow: SqlUnitOfWork, query: sa.Select[Any], limited: sa.Select[Any], column: sa.Column[Any],
+    params: dict[str, Any], count: int,
+) -> list[sa.Row[Any]]:
+    """The first ``count`` rows of ``limited`` (ordered by ``column`` only) plus every row
+    tied with the last of them on ``column`` (ordered in Python, code points in any
+    collation). One statement unless a tie straddles the cut."""
+    rows = list(uow.query(limited, {**params, "limit": count + 1}))
+    if len(rows) <= count:
+        return rows
+    cut = rows[count - 1]._mapping[column.key]
+    if rows[count]._mapping[column.key] != cut:
+        return rows[:count]
+    ties = _TIES.get(id(query))
+    if ties is None:
+        ties = _TIES[id(query)] = query.where(column == sa.bindparam("tie"))
+    by_key = {row[0]: row for row in rows[:count]}
+    by_key.update((row[0], row) for row in uow.query(ties, {**params, "tie": cut}))
+    return list(by_key.values())
+
+
+def _keep_record(
+    old: tuple[RecordEntry, ...], record: Sequence[RecordEntry]
+) -> bool:
+    """True if ``record`` starts with ``old`` (R9: the record is append-only)."""
+    if len(record) < len(old):
+        return False
+    return all(a is b or a == b for a, b in zip(old, record, strict=False))
 
 
 class _Requests:
@@ -362,21 +633,25 @@ class _Requests:
         self._uow = uow
         self.seen: dict[UUID, ServiceRequest] = {}
         self.new: set[UUID] = set()
-        # R9: how many record entries each loaded request had (the rest are new).
+        # R9: the record each loaded request had (entries past it are new) and its entries
+        # as stored in the document (rewritten as they are).
         self.loaded_records: dict[UUID, tuple[RecordEntry, ...]] = {}
+        self.loaded_docs: dict[UUID, list[dict[str, Any]]] = {}
 
     def add(self, request: ServiceRequest) -> None:
-        table = schema.service_requests
-        if request.id in self.seen or (
-            isinstance(request.id, UUID)
-            and self._uow.query(sa.select(table.c.id).where(table.c.id == request.id))
-        ):
+        if request.id in self.seen:
             raise ValidationError("ServiceRequest", "id", f"{request.id} already exists")
-        if any(r.number == request.number for r in self.seen.values()) or (
-            isinstance(request.number, str)
-            and self._uow.query(sa.select(table.c.id).where(table.c.number == request.number))
-        ):
-            raise ValidationError("ServiceRequest", "number", f"{request.number} already exists")
+        number = request.number
+        taken: Sequence[sa.Row[Any]] = ()
+        if isinstance(request.id, UUID) or isinstance(number, str):
+            taken = self._uow.query(_REQUEST_TAKEN, {
+                "id": request.id if isinstance(request.id, UUID) else None,
+                "number": number if isinstance(number, str) else None,
+            })
+        if any(row.id == request.id for row in taken):
+            raise ValidationError("ServiceRequest", "id", f"{request.id} already exists")
+        if taken or any(r.number == number for r in self.seen.values()):
+            raise ValidationError("ServiceRequest", "number", f"{number} already exists")
         self.seen[request.id] = request
         self.new.add(request.id)
 
@@ -386,24 +661,20 @@ class _Requests:
             return request
         if not isinstance(request_id, UUID):
             raise NotFound("ServiceRequest", request_id)
-        loaded = self._load([request_id])
-        if not loaded:
+        rows = self._uow.query(_REQUEST_BY_ID, {"id": request_id})
+        if not rows:
             raise NotFound("ServiceRequest", request_id)
-        return loaded[0]
+        return self._track(rows[0])
 
     def get_by_number(self, number: str) -> ServiceRequest:
-        table = schema.service_requests
-        request_id = None
+        for r in self.seen.values():
+            if r.number == number:
+                return r
         if isinstance(number, str):
-            query = sa.select(table.c.id).where(table.c.number == number)
-            rows = self._uow.query(query)
-            request_id = rows[0].id if rows else None
-        if request_id is None:
-            for r in self.seen.values():
-                if r.number == number:
-                    return r
-            raise NotFound("ServiceRequest", number)
-        return self.get(request_id)
+            rows = self._uow.query(_REQUEST_BY_NUMBER, {"number": number})
+            if rows:
+                return self.seen.get(rows[0].id) or self._track(rows[0])
+        raise NotFound("ServiceRequest", number)
 
     def find(
         self,
@@ -426,164 +697,134 @@ class _Requests:
                 or (priority is not None and request.priority is not priority)
             )
 
-        table = schema.service_requests
-        query = sa.select(table.c.id, table.c.registered_at, table.c.number)
-        if customer_id is not None:
-            query = query.where(table.c.customer_id == customer_id)
-        if equipment_id is not None:
-            query = query.where(table.c.equipment_id == equipment_id)
-        if engineer_id is not None:
-            query = query.where(table.c.engineer_id == engineer_id)
-        if wanted is not None:
-            query = query.where(table.c.state.in_([str(s) for s in wanted]))
-        if priority is not None:
-            query = query.where(table.c.priority == int(priority))
-        rows = list(self._uow.query(
-            query.order_by(table.c.registered_at, table.c.number)
-            if limit is None
-            # requests already in this unit of work are judged on their working copy
-            else query.order_by(table.c.registered_at).limit(max(limit, 0) + len(self.seen))
+        if limit is not None and limit <= 0:
+            return []
+        query, limited = _request_find((
+            customer_id is not None, equipment_id is not None, engineer_id is not None,
+            wanted is not None, priority is not None,
         ))
-        if limit is not None and rows:
-            # ties at the cut are ordered by number in Python (code points, any collation)
-            rows += self._uow.query(query.where(table.c.registered_at == rows[-1].registered_at))
-        candidates: list[tuple[datetime, str, UUID]] = [
-            (row.registered_at, row.number, row.id)
-            for row in {row.id: row for row in rows}.values()
-            if row.id not in self.seen
+        params: dict[str, Any] = {
+            "customer_id": customer_id, "equipment_id": equipment_id,
+            "engineer_id": engineer_id, "priority": None if priority is None else int(priority),
+        }
+        if wanted is not None:
+            params["states"] = sorted(str(s) for s in wanted)
+        if limit is None:
+            rows = list(self._uow.query(query, params))
+        else:
+            # requests already in this unit of work are judged on their working copy
+            rows = _first_rows(
+                self._uow, query, limited, _REQUESTS.c.registered_at, params,
+                limit + len(self.seen),
+            )
+        seen = self.seen
+        candidates: list[tuple[datetime, str, UUID, sa.Row[Any] | None]] = [
+            (row.registered_at, row.number, row.id, row) for row in rows if row.id not in seen
         ]
         candidates.extend(
-            (r.registered_at, r.number, r.id) for r in self.seen.values() if matches(r)
+            (r.registered_at, r.number, r.id, None) for r in seen.values() if matches(r)
         )
         candidates.sort(key=lambda c: (c[0], c[1]))
         if limit is not None:
-            candidates = candidates[: max(limit, 0)]
-        self._load([c[2] for c in candidates if c[2] not in self.seen])
-        return [self.seen[c[2]] for c in candidates if c[2] in self.seen]
+            candidates = candidates[:limit]
+        return [seen[c[2]] if c[3] is None else self._track(c[3]) for c in candidates]
 
     def _load(self, ids: Sequence[UUID]) -> list[ServiceRequest]:
-        """Load ``ids`` (two queries), track them and return them in the order found."""
-        if not ids:
-            return []
-        table, record = schema.service_requests, schema.request_record
-        rows = {
-            row.id: row
-            for row in self._uow.query(sa.select(*_REQUEST_COLUMNS).where(table.c.id.in_(ids)))
-        }
-        entries: dict[UUID, list[sa.Row[Any]]] = {request_id: [] for request_id in rows}
-        if rows:
-            query = (
-                sa.select(record)
-                .where(record.c.request_id.in_(list(rows)))
-                .order_by(record.c.request_id, record.c.sequence)
-            )
-            for entry in self._uow.query(query):
-                entries[entry.request_id].append(entry)
-        loaded = []
-        for request_id in ids:
-            row = rows.get(request_id)
-            if row is None:
-                continue
-            request = self._assemble(row, entries[request_id])
-            self.seen[request_id] = request
-            self.loaded_records[request_id] = tuple(request.record)
-            loaded.append(request)
-        return loaded
+        """Load ``ids`` (one statement per thousand), track them, return them in order."""
+        rows: dict[UUID, sa.Row[Any]] = {}
+        for chunk in _chunks(ids):
+            rows.update((row.id, row) for row in self._uow.query(
+                _REQUESTS_BY_IDS, {"ids": list(chunk)}
+            ))
+        return [self._track(rows[i]) for i in ids if i in rows and i not in self.seen]
 
-    def _assemble(self, row: sa.Row[Any], entry_rows: list[sa.Row[Any]]) -> ServiceRequest:
-        codec = self._uow.codec
+    def _track(self, row: sa.Row[Any]) -> ServiceRequest:
+        request = self._assemble(row)
+        self.seen[row.id] = request
+        self.loaded_records[row.id] = tuple(request.record)
+        stored = row.doc.get("record")
+        self.loaded_docs[row.id] = (
+            list(stored) if stored is not None
+            else [self._uow.codec.entry_to_dict(e) for e in request.record]
+        )
+        return request
+
+    def _assemble(self, row: sa.Row[Any]) -> ServiceRequest:
         key = row.id
-        request = codec.load(ServiceRequest, row.doc, "ServiceRequest", key, version=row.version)
+        request = self._uow.codec.load(
+            ServiceRequest, row.doc, "ServiceRequest", key, version=row.version
+        )
         if request.id != row.id or request.number != row.number or request.state != row.state:
             raise StorageError(
                 f"ServiceRequest {key}: stored document disagrees with its row "
                 "(id, number or state)"
             )
-        record: list[RecordEntry] = []
-        for expected, entry in enumerate(entry_rows, start=1):
-            if entry.sequence != expected:
-                raise StorageError(
-                    f"ServiceRequest {key}: R9 record has a gap at entry {expected}"
-                )
-            try:
-                record.append(
-                    RecordEntry(
-                        sequence=entry.sequence, at=entry.at, actor_id=entry.actor_id,
-                        workflow=entry.workflow, subject_id=entry.subject_id,
-                        action=entry.action, from_state=entry.from_state,
-                        to_state=entry.to_state, note=entry.note,
-                    )
-                )
-            except Exception as error:  # pragma: no cover - columns are typed
-                raise StorageError(
-                    f"ServiceRequest {key}: malformed R9 record entry {expected}: {error}"
-                ) from error
-        request.record = record
+        if "record" in row.doc:
+            _check_record("ServiceRequest", key, request.record, row.record_rows,
+                          row.record_last_at)
+        else:  # written before revision 0003
+            request.record = _rows_record(
+                self._uow, schema.request_record, "ServiceRequest", key
+            )
         return request
 
     def _write(self, conn: sa.Connection, request: ServiceRequest) -> None:
         codec = self._uow.codec
-        table = schema.service_requests
         moments = [e.occurred_at for e in request.pending_events]
-        values: dict[str, Any] = {
-            "number": request.number,
-            "customer_id": request.customer_id,
-            "equipment_id": request.equipment_id,
-            "state": str(request.state),
-            "priority": int(request.priority),
-            "engineer_id": request.engineer_id,
-            "registered_at": request.registered_at,
-            "updated_at": max(moments) if moments else request.registered_at,
-            "version": request.version + 1,
-            "doc": codec.dump(request, "record", "version"),
-        }
-        if request.id in self.new:
+        request_id = request.id
+        record = request.record
+        if request_id in self.new:
             old: tuple[RecordEntry, ...] = ()
+            encoded: list[dict[str, Any]] = []
+        else:
+            old = self.loaded_records.get(request_id, ())
+            if not _keep_record(old, record):
+                raise ValidationError(
+                    "ServiceRequest", "record", "R9: the record is append-only"
+                )
+            encoded = self.loaded_docs.get(request_id, [])
+        fresh = record[len(old):]
+        entry_to_dict = codec.entry_to_dict
+        doc_record = [*encoded, *(entry_to_dict(e) for e in fresh)]
+        values: dict[str, Any] = {
+            "v_number": request.number,
+            "v_customer_id": request.customer_id,
+            "v_equipment_id": request.equipment_id,
+            "v_state": str(request.state),
+            "v_priority": int(request.priority),
+            "v_engineer_id": request.engineer_id,
+            "v_registered_at": request.registered_at,
+            "v_updated_at": max(moments) if moments else request.registered_at,
+            "v_version": request.version + 1,
+            "v_doc": codec.dump_aggregate(request, doc_record),
+        }
+        if request_id in self.new:
             try:
-                conn.execute(table.insert().values(id=request.id, **values))
+                conn.execute(
+                    _REQUEST_INSERT, {"id": request_id, **{k[2:]: v for k, v in values.items()}}
+                )
             except sa_exc.IntegrityError as error:
+                if _transient_reason(error) is not None:
+                    raise
                 raise ValidationError(
                     "ServiceRequest", "number", f"{request.number} already exists"
                 ) from error
         else:
-            old = self.loaded_records.get(request.id, ())
-            if tuple(request.record[: len(old)]) != old:
-                raise ValidationError(
-                    "ServiceRequest", "record", "R9: the record is append-only"
-                )
-            statement = (
-                table.update()
-                .where(table.c.id == request.id, table.c.version == request.version)
-                .values(**values)
-            )
-            if conn.execute(statement).rowcount != 1:
-                raise ConcurrencyConflict("ServiceRequest", request.id, request.version)
-        fresh = request.record[len(old):]
+            values["b_id"] = request_id
+            values["b_version"] = request.version
+            if conn.execute(_REQUEST_UPDATE, values).rowcount != 1:
+                raise ConcurrencyConflict("ServiceRequest", request_id, request.version)
         if fresh:
-            conn.execute(
-                schema.request_record.insert(),
-                [
-                    {
-                        "request_id": request.id, "sequence": e.sequence, "at": e.at,
-                        "actor_id": e.actor_id, "workflow": e.workflow,
-                        "subject_id": e.subject_id, "action": e.action,
-                        "from_state": e.from_state, "to_state": e.to_state, "note": e.note,
-                    }
-                    for e in fresh
-                ],
-            )
+            conn.execute(_REQUEST_RECORD_INSERT, _record_rows("request_id", request_id, fresh))
         if request.pending_events:
-            conn.execute(
-                schema.outbox.insert(),
-                [
-                    {
-                        "event_id": e.event_id, "aggregate_id": e.request_id,
-                        "sequence": e.sequence, "name": e.name, "occurred_at": e.occurred_at,
-                        "payload": event_to_dict(e, codec.converter), "published_at": None,
-                    }
-                    for e in request.pending_events
-                ],
-            )
+            conn.execute(_OUTBOX_INSERT, [
+                {
+                    "event_id": e.event_id, "aggregate_id": e.request_id,
+                    "sequence": e.sequence, "name": e.name, "occurred_at": e.occurred_at,
+                    "payload": event_to_dict(e, codec.converter), "published_at": None,
+                }
+                for e in request.pending_events
+            ])
 
 
 # --- repair orders, outsourced repairs, stock (tracked like requests) -------------------------
@@ -613,25 +854,11 @@ def _record_rows(
     ]
 
 
-def _record_entries(entity: str, key: UUID, rows: Sequence[sa.Row[Any]]) -> list[RecordEntry]:
-    record: list[RecordEntry] = []
-    for expected, entry in enumerate(rows, start=1):
-        if entry.sequence != expected:
-            raise StorageError(f"{entity} {key}: R9 record has a gap at entry {expected}")
-        record.append(
-            RecordEntry(
-                sequence=entry.sequence, at=entry.at, actor_id=entry.actor_id,
-                workflow=entry.workflow, subject_id=entry.subject_id, action=entry.action,
-                from_state=entry.from_state, to_state=entry.to_state, note=entry.note,
-            )
-        )
-    return record
-
-
 class _Tracked:
     """Shared logic of the event-carrying aggregates besides requests (repair orders,
     outsourced repairs, stock), like the in-memory ``_Tracked``: working copies tracked per
-    unit of work, unique numbers, version-checked writes, append-only R9 record rows."""
+    unit of work, unique numbers, version-checked writes, the R9 record in the document and
+    in append-only record rows."""
 
     entity = "aggregate"
     cls: type[Any]
@@ -654,8 +881,10 @@ class _Tracked:
         self._uow = uow
         self.seen: dict[UUID, Any] = {}
         self.new: set[UUID] = set()
-        # R9: the record each loaded aggregate had (entries past it are new).
+        # R9: the record each loaded aggregate had (entries past it are new) and its
+        # entries as stored in the document.
         self.loaded_records: dict[UUID, tuple[RecordEntry, ...]] = {}
+        self.loaded_docs: dict[UUID, list[dict[str, Any]]] = {}
 
     # -- to implement --
 
@@ -681,18 +910,34 @@ class _Tracked:
     def _id(self) -> sa.Column[Any]:
         return self.table.c[self.key]
 
+    def _select(self) -> sa.Select[Any]:
+        """Everything loading reads, in one statement: key, version, document, the checked
+        and ordering columns and the digest of the record rows."""
+        table = self.table
+        names = dict.fromkeys((*self.checked, *self.order_columns))
+        cols: list[Any] = [self._id, table.c.version, table.c.doc, *(table.c[c] for c in names)]
+        if self.record is not None:
+            cols.extend(_record_digest(self.record, self._id))
+        return sa.select(*cols)
+
     def _add(self, item: Any) -> None:
         item_id = item.id
+        table = self.table
         if item_id in self.seen or (
             isinstance(item_id, UUID)
-            and self._uow.query(sa.select(self._id).where(self._id == item_id))
+            and self._uow.query(_statement(
+                table, "exists", lambda: sa.select(self._id).where(self._id == sa.bindparam("id"))
+            ), {"id": item_id})
         ):
             raise ValidationError(self.entity, "id", f"{item_id} already exists")
         if self.numbered:
             number = item.number
             if any(other.number == number for other in self.seen.values()) or (
                 isinstance(number, str)
-                and self._uow.query(sa.select(self._id).where(self.table.c.number == number))
+                and self._uow.query(_statement(
+                    table, "number",
+                    lambda: sa.select(self._id).where(table.c.number == sa.bindparam("number")),
+                ), {"number": number})
             ):
                 raise ValidationError(self.entity, "number", f"{number} already exists")
         self.seen[item_id] = item
@@ -704,47 +949,34 @@ class _Tracked:
             return item
         if not isinstance(item_id, UUID):
             raise NotFound(self.entity, item_id)
-        loaded = self._load([item_id])
-        if not loaded:
+        query = _statement(
+            self.table, "get", lambda: self._select().where(self._id == sa.bindparam("id"))
+        )
+        rows = self._uow.query(query, {"id": item_id})
+        if not rows:
             raise NotFound(self.entity, item_id)
-        return loaded[0]
+        return self._track(rows[0])
 
-    def _load(self, ids: Sequence[UUID]) -> list[Any]:
-        """Load ``ids`` (two queries), track them and return them in the order given."""
-        if not ids:
-            return []
-        table = self.table
-        cols = [self._id, table.c.version, table.c.doc, *(table.c[c] for c in self.checked)]
-        rows: dict[UUID, sa.Row[Any]] = {}
-        for start in range(0, len(ids), 500):
-            query = sa.select(*cols).where(self._id.in_(ids[start:start + 500]))
-            rows.update((row[0], row) for row in self._uow.query(query))
-        entries: dict[UUID, list[sa.Row[Any]]] = {item_id: [] for item_id in rows}
-        record = self.record
-        if record is not None and rows:
-            owner = record.c[self.record_owner]
-            found = list(rows)
-            for start in range(0, len(found), 500):
-                query = (
-                    sa.select(record)
-                    .where(owner.in_(found[start:start + 500]))
-                    .order_by(owner, record.c.sequence)
-                )
-                for entry in self._uow.query(query):
-                    entries[entry[0]].append(entry)
-        loaded = []
-        for item_id in ids:
-            row = rows.get(item_id)
-            if row is None or item_id in self.seen:
-                continue
-            item = self._assemble(row, entries[item_id])
-            self.seen[item_id] = item
-            if record is not None:
-                self.loaded_records[item_id] = tuple(item.record)
-            loaded.append(item)
-        return loaded
+    def _all(self) -> list[Any]:
+        """Every stored aggregate (tracked ones as their working copy), unordered."""
+        for row in self._uow.query(_statement(self.table, "all", self._select)):
+            if row[0] not in self.seen:
+                self._track(row)
+        return list(self.seen.values())
 
-    def _assemble(self, row: sa.Row[Any], entry_rows: list[sa.Row[Any]]) -> Any:
+    def _track(self, row: sa.Row[Any]) -> Any:
+        item = self._assemble(row)
+        self.seen[row[0]] = item
+        if self.record is not None:
+            self.loaded_records[row[0]] = tuple(item.record)
+            stored = row.doc.get("record")
+            self.loaded_docs[row[0]] = (
+                list(stored) if stored is not None
+                else [self._uow.codec.entry_to_dict(e) for e in item.record]
+            )
+        return item
+
+    def _assemble(self, row: sa.Row[Any]) -> Any:
         key = row[0]
         item = self._uow.codec.load(self.cls, row.doc, self.entity, key, version=row.version)
         if item.id != key or any(
@@ -754,43 +986,56 @@ class _Tracked:
                 f"{self.entity} {key}: stored document disagrees with its row "
                 f"({', '.join(('id', *self.checked))})"
             )
-        if self.record is not None:
-            item.record = _record_entries(self.entity, key, entry_rows)
+        if self.record is None:
+            return item
+        if "record" in row.doc:
+            _check_record(self.entity, key, item.record, row.record_rows, row.record_last_at)
+        else:  # written before revision 0003
+            item.record = _rows_record(self._uow, self.record, self.entity, key)
         return item
 
     def _find(
         self,
-        where: Sequence[sa.ColumnElement[bool]],
+        where: Sequence[tuple[str, Any]],
         keep: typing.Callable[[Any], bool],
         limit: int | None,
     ) -> list[Any]:
-        """Rows matching ``where`` (judged in SQL) and tracked items matching ``keep`` (judged
-        on their working copy), sorted by :meth:`order`, at most ``limit``."""
+        """Rows matching ``where`` (``(column, value)`` pairs judged in SQL; a set value
+        means ``IN``) and tracked items matching ``keep`` (judged on their working copy),
+        sorted by :meth:`order`, at most ``limit``."""
+        if limit is not None and limit <= 0:
+            return []
         table = self.table
-        query = sa.select(self._id, *(table.c[c] for c in self.order_columns)).where(*where)
-        if limit is None:
-            rows = list(self._uow.query(query))
-        else:
+        shape = ",".join(f"{c}{'[]' if isinstance(v, set) else ''}" for c, v in where)
+
+        def build() -> tuple[sa.Select[Any], sa.Select[Any]]:
+            query = self._select()
+            for column, value in where:
+                if isinstance(value, set):
+                    query = query.where(table.c[column].in_(sa.bindparam(column, expanding=True)))
+                else:
+                    query = query.where(table.c[column] == sa.bindparam(column))
             first = table.c[self.order_column]
+            return query, query.order_by(first).limit(sa.bindparam("limit"))
+
+        query, limited = _statement(table, f"find:{shape}", build)
+        params = {c: sorted(v) if isinstance(v, set) else v for c, v in where}
+        if limit is None:
+            rows = list(self._uow.query(query, params))
+        else:
             # tracked items are judged on their working copy, so fetch that many more
-            rows = list(self._uow.query(
-                query.order_by(first).limit(max(limit, 0) + len(self.seen))
-            ))
-            if rows:
-                # ties at the cut are ordered in Python (code points, any collation)
-                last = rows[-1]._mapping[self.order_column]
-                rows += self._uow.query(query.where(first == last))
-        candidates: list[tuple[tuple[Any, ...], UUID]] = [
-            (self.row_order(row), row[0])
-            for row in {row[0]: row for row in rows}.values()
-            if row[0] not in self.seen
+            rows = _first_rows(
+                self._uow, query, limited, table.c[self.order_column], params,
+                limit + len(self.seen),
+            )
+        candidates: list[tuple[tuple[Any, ...], UUID, sa.Row[Any] | None]] = [
+            (self.row_order(row), row[0], row) for row in rows if row[0] not in self.seen
         ]
-        candidates.extend((self.order(i), i.id) for i in self.seen.values() if keep(i))
+        candidates.extend((self.order(i), i.id, None) for i in self.seen.values() if keep(i))
         candidates.sort(key=lambda c: c[0])
         if limit is not None:
-            candidates = candidates[: max(limit, 0)]
-        self._load([c[1] for c in candidates if c[1] not in self.seen])
-        return [self.seen[c[1]] for c in candidates if c[1] in self.seen]
+            candidates = candidates[:limit]
+        return [self.seen[c[1]] if c[2] is None else self._track(c[2]) for c in candidates]
 
     def changed(self) -> list[Any]:
         """Tracked aggregates to write: new ones and those with pending events."""
@@ -799,17 +1044,30 @@ class _Tracked:
     def _write(self, conn: sa.Connection, item: Any) -> None:
         codec = self._uow.codec
         table = self.table
-        omit = ("record", "version") if self.record is not None else ("version",)
+        old: tuple[RecordEntry, ...] = ()
+        doc_record: list[dict[str, Any]] | None = None
+        fresh: Sequence[RecordEntry] = ()
+        if self.record is not None:
+            encoded: list[dict[str, Any]] = []
+            if item.id not in self.new:
+                old = self.loaded_records.get(item.id, ())
+                if not _keep_record(old, item.record):
+                    raise ValidationError(self.entity, "record", "R9: the record is append-only")
+                encoded = self.loaded_docs.get(item.id, [])
+            fresh = item.record[len(old):]
+            doc_record = [*encoded, *(codec.entry_to_dict(e) for e in fresh)]
         values: dict[str, Any] = {
-            **self.columns(item), "version": item.version + 1, "doc": codec.dump(item, *omit)
+            **self.columns(item), "version": item.version + 1,
+            "doc": codec.dump_aggregate(item, doc_record),
         }
         if "updated_at" in table.c:
             moments = [e.occurred_at for e in item.pending_events]
             values["updated_at"] = max(moments) if moments else self.created_at(item)
-        old: tuple[RecordEntry, ...] = ()
         if item.id in self.new:
             try:
-                conn.execute(table.insert().values({self.key: item.id, **values}))
+                conn.execute(
+                    _statement(table, "insert", table.insert), {self.key: item.id, **values}
+                )
             except sa_exc.IntegrityError as error:
                 if _transient_reason(error) is not None:
                     raise
@@ -817,23 +1075,24 @@ class _Tracked:
                 value = item.number if self.numbered else item.id
                 raise ValidationError(self.entity, field, f"{value} already exists") from error
         else:
-            if self.record is not None:
-                old = self.loaded_records.get(item.id, ())
-                if tuple(item.record[: len(old)]) != old:
-                    raise ValidationError(self.entity, "record", "R9: the record is append-only")
-            statement = (
-                table.update()
-                .where(self._id == item.id, table.c.version == item.version)
-                .values(**values)
+            statement = _statement(
+                table, "update",
+                lambda: table.update()
+                .where(self._id == sa.bindparam("b_id"),
+                       table.c.version == sa.bindparam("b_version"))
+                .values({name: sa.bindparam(f"v_{name}") for name in values}),
             )
-            if conn.execute(statement).rowcount != 1:
+            params = {f"v_{name}": value for name, value in values.items()}
+            params.update(b_id=item.id, b_version=item.version)
+            if conn.execute(statement, params).rowcount != 1:
                 raise ConcurrencyConflict(self.entity, item.id, item.version)
-        if self.record is not None:
-            fresh = item.record[len(old):]
-            if fresh:
-                conn.execute(self.record.insert(), _record_rows(self.record_owner, item.id, fresh))
+        if self.record is not None and fresh:
+            conn.execute(
+                _statement(self.record, "insert", self.record.insert),
+                _record_rows(self.record_owner, item.id, fresh),
+            )
         if item.pending_events:
-            conn.execute(schema.outbox.insert(), _outbox_rows(item.pending_events, codec))
+            conn.execute(_OUTBOX_INSERT, _outbox_rows(item.pending_events, codec))
 
 
 class _RepairOrders(_Tracked):
@@ -881,16 +1140,15 @@ class _RepairOrders(_Tracked):
         limit: int | None = None,
     ) -> list[RepairOrder]:
         wanted = set(states) if states is not None else None
-        table = self.table
-        where: list[sa.ColumnElement[bool]] = []
+        where: list[tuple[str, Any]] = []
         if request_id is not None:
-            where.append(table.c.request_id == request_id)
+            where.append(("request_id", request_id))
         if equipment_id is not None:
-            where.append(table.c.equipment_id == equipment_id)
+            where.append(("equipment_id", equipment_id))
         if customer_id is not None:
-            where.append(table.c.customer_id == customer_id)
+            where.append(("customer_id", customer_id))
         if wanted is not None:
-            where.append(table.c.state.in_([str(s) for s in wanted]))
+            where.append(("state", {str(s) for s in wanted}))
 
         def keep(o: RepairOrder) -> bool:
             return (
@@ -945,14 +1203,13 @@ class _Outsourced(_Tracked):
         limit: int | None = None,
     ) -> list[OutsourcedRepair]:
         wanted = set(states) if states is not None else None
-        table = self.table
-        where: list[sa.ColumnElement[bool]] = []
+        where: list[tuple[str, Any]] = []
         if order_id is not None:
-            where.append(table.c.order_id == order_id)
+            where.append(("order_id", order_id))
         if equipment_id is not None:
-            where.append(table.c.equipment_id == equipment_id)
+            where.append(("equipment_id", equipment_id))
         if wanted is not None:
-            where.append(table.c.state.in_([str(s) for s in wanted]))
+            where.append(("state", {str(s) for s in wanted}))
 
         def keep(o: OutsourcedRepair) -> bool:
             return (
@@ -982,9 +1239,7 @@ class _Stock(_Tracked):
         return stock
 
     def all(self) -> list[Stock]:
-        ids = [row[0] for row in self._uow.query(sa.select(self._id))]
-        self._load([i for i in ids if i not in self.seen])
-        return sorted(self.seen.values(), key=self.order)
+        return sorted(self._all(), key=self.order)
 
 
 # --- vendors and parts -----------------------------------------------------------------------
@@ -1071,12 +1326,16 @@ class _Parts:
 # --- unit of work ----------------------------------------------------------------------------
 
 
+_R = TypeVar("_R")
+
+
 class SqlUnitOfWork:
-    """A unit of work over a :class:`SqlStore`: one database transaction.
+    """A unit of work over a :class:`SqlStore`: one database transaction on one connection.
 
     The transaction begins with the first read and ends with :meth:`commit` or
     :meth:`rollback` (or leaving the ``with`` block). Serialization failures and deadlocks
     surface as :class:`~aftersales.errors.ConcurrencyConflict`, so the service desk retries.
+    Repositories are made on first use.
     """
 
     def __init__(self, store: SqlStore) -> None:
@@ -1084,33 +1343,84 @@ class SqlUnitOfWork:
         self.codec = store.codec
         self._conn: sa.Connection | None = None
         self._committed_events: list[Event] = []
-        self._begin()
+        self._repos: dict[str, Any] = {}
 
     def _begin(self) -> None:
-        self.customers = _Customers(self)
-        self.equipment = _Equipment(self)
-        self.plans = _Plans(self)
-        self.actors = _Actors(self)
-        self.requests = _Requests(self)
-        self.repairs = _RepairOrders(self)
-        self.outsourced = _Outsourced(self)
-        self.stock = _Stock(self)
-        self.vendors = _Vendors(self)
-        self.parts = _Parts(self)
-        self.idempotency = _Keys(self)
+        if self._repos:
+            self._repos = {}
+
+    def _repo(self, name: str, factory: typing.Callable[[SqlUnitOfWork], _R]) -> _R:
+        repo = self._repos.get(name)
+        if repo is None:
+            repo = self._repos[name] = factory(self)
+        return repo
+
+    @property
+    def customers(self) -> _Customers:
+        return self._repo("customers", _Customers)
+
+    @property
+    def equipment(self) -> _Equipment:
+        return self._repo("equipment", _Equipment)
+
+    @property
+    def plans(self) -> _Plans:
+        return self._repo("plans", _Plans)
+
+    @property
+    def actors(self) -> _Actors:
+        return self._repo("actors", _Actors)
+
+    @property
+    def requests(self) -> _Requests:
+        return self._repo("requests", _Requests)
+
+    @property
+    def repairs(self) -> _RepairOrders:
+        return self._repo("repairs", _RepairOrders)
+
+    @property
+    def outsourced(self) -> _Outsourced:
+        return self._repo("outsourced", _Outsourced)
+
+    @property
+    def stock(self) -> _Stock:
+        return self._repo("stock", _Stock)
+
+    @property
+    def vendors(self) -> _Vendors:
+        return self._repo("vendors", _Vendors)
+
+    @property
+    def parts(self) -> _Parts:
+        return self._repo("parts", _Parts)
+
+    @property
+    def idempotency(self) -> _Keys:
+        return self._repo("idempotency", _Keys)
 
     def _connection(self) -> sa.Connection:
         if self._conn is None:
             self._conn = self.store.engine.connect()
         return self._conn
 
-    def query(self, statement: sa.Executable) -> Sequence[sa.Row[Any]]:
-        """Every row of ``statement``, read in this unit of work's transaction."""
-        conn = self._connection()
+    def query(
+        self, statement: sa.Executable, params: Mapping[str, Any] | None = None
+    ) -> Sequence[sa.Row[Any]]:
+        """Every row of ``statement`` (with bind ``params``), read in this unit of work's
+        transaction."""
+        conn = self._conn
+        if conn is None:
+            conn = self._conn = self.store.engine.connect()
         try:
-            with _database_errors():
-                return conn.execute(statement).all()
-        except ValueError as error:  # a stored JSON text that does not parse
+            return conn.execute(statement, params).all()
+        except sa_exc.DBAPIError as error:
+            self._discard()
+            reason = _transient_reason(error)
+            if reason is None:
+                raise
+            raise _aborted(reason) from error
+        except ValueError as error:  # a stored JSON text or typed value that does not parse
             self._discard()
             raise StorageError(f"malformed stored document: {error}") from error
         except BaseException:
@@ -1138,24 +1448,41 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         """Write every staged change, its record rows, outbox rows and keys atomically."""
-        requests = self.requests
-        changed = [r for r in requests.seen.values() if r.pending_events or r.id in requests.new]
-        tracked = [(repo, repo.changed()) for repo in (self.repairs, self.outsourced, self.stock)]
-        records: tuple[_Records[Any], ...] = (
-            self.customers, self.equipment, self.plans, self.actors, self.vendors
-        )
+        repos = self._repos
+        requests: _Requests | None = repos.get("requests")
+        changed = [] if requests is None else [
+            r for r in requests.seen.values() if r.pending_events or r.id in requests.new
+        ]
+        tracked = [
+            (repo, repo.changed())
+            for repo in (repos.get("repairs"), repos.get("outsourced"), repos.get("stock"))
+            if repo is not None
+        ]
+        records: list[_Records[Any]] = [
+            repo for name in ("customers", "equipment", "plans", "actors", "vendors")
+            if (repo := repos.get(name)) is not None
+        ]
+        parts: _Parts | None = repos.get("parts")
+        keys: _Keys | None = repos.get("idempotency")
+        if not (changed or any(items for _, items in tracked) or records or parts or keys):
+            self._discard()  # nothing to write: end the transaction
+            self._begin()
+            return
         conn = self._connection()
         try:
             with _database_errors():
                 for repo in records:
                     repo._write(conn)
-                self.parts._write(conn)
-                for request in sorted(changed, key=lambda r: str(r.id)):
-                    requests._write(conn, request)
+                if parts is not None:
+                    parts._write(conn)
+                if requests is not None:
+                    for request in sorted(changed, key=lambda r: str(r.id)):
+                        requests._write(conn, request)
                 for aggregates, items in tracked:
                     for item in sorted(items, key=lambda i: str(i.id)):
                         aggregates._write(conn, item)
-                self.idempotency._write(conn, self.store.clock.now())
+                if keys is not None and keys.staged:
+                    keys._write(conn, self.store.clock.now())
                 conn.commit()
         except BaseException:
             self._discard()
@@ -1186,6 +1513,20 @@ class SqlUnitOfWork:
 
 # --- outbox ----------------------------------------------------------------------------------
 
+_OUTBOX = schema.outbox
+_OUTBOX_PENDING = (
+    sa.select(_OUTBOX)
+    .where(_OUTBOX.c.published_at.is_(None))
+    .order_by(_OUTBOX.c.occurred_at, _OUTBOX.c.aggregate_id, _OUTBOX.c.sequence)
+    .limit(sa.bindparam("limit"))
+)
+_OUTBOX_PUBLISH = (
+    _OUTBOX.update()
+    .where(_OUTBOX.c.event_id.in_(sa.bindparam("ids", expanding=True)))
+    .where(_OUTBOX.c.published_at.is_(None))
+    .values(published_at=sa.bindparam("now"))
+)
+
 
 class SqlOutbox:
     """:class:`~aftersales.ports.Outbox` over the ``outbox`` table.
@@ -1198,16 +1539,15 @@ class SqlOutbox:
         self.store = store
 
     def pending(self, limit: int = 100) -> list[OutboxMessage]:
-        """Unpublished messages, oldest first; per aggregate in ``sequence`` order."""
-        table = schema.outbox
-        query = (
-            sa.select(table)
-            .where(table.c.published_at.is_(None))
-            .order_by(table.c.occurred_at, table.c.aggregate_id, table.c.sequence)
-            .limit(max(limit, 0))
-        )
-        with _database_errors(), self.store.engine.connect() as conn:
-            rows = conn.execute(query).all()
+        """Unpublished messages, oldest first; per aggregate in ``sequence`` order.
+
+        A payload that is not a JSON object (or not JSON at all) raises
+        :class:`~aftersales.errors.StorageError`."""
+        try:
+            with _database_errors(), self.store.engine.connect() as conn:
+                rows = conn.execute(_OUTBOX_PENDING, {"limit": max(limit, 0)}).all()
+        except ValueError as error:  # a stored JSON text that does not parse (SQLite)
+            raise StorageError(f"outbox: malformed stored payload: {error}") from error
         messages = []
         for row in rows:
             if not isinstance(row.payload, dict):
@@ -1225,16 +1565,10 @@ class SqlOutbox:
         ids = list(dict.fromkeys(event_ids))
         if not ids:
             return
-        table = schema.outbox
         now = self.store.clock.now()
         with _database_errors(), self.store.engine.begin() as conn:
-            for start in range(0, len(ids), 500):
-                conn.execute(
-                    table.update()
-                    .where(table.c.event_id.in_(ids[start:start + 500]))
-                    .where(table.c.published_at.is_(None))
-                    .values(published_at=now)
-                )
+            for chunk in _chunks(ids, 500):
+                conn.execute(_OUTBOX_PUBLISH, {"ids": list(chunk), "now": now})
 
 
 # --- store -----------------------------------------------------------------------------------
