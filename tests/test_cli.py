@@ -20,6 +20,9 @@ def test_demo_prints_requests_states_and_who_did_what(capsys: object) -> None:
     for state in ("closed", "handed_to_depot", "in_progress"):
         assert state in out
     assert "[refused]" in out and "R12" in out
+    assert "approve additional work" in out  # R13: the depot job's extra work was consented
+    assert "vendor failed" in out and "back to depot" in out  # R14: second vendor repaired it
+    assert "RO-20261123-" in out
 
 
 def test_demo_persists_to_sqlite_and_a_second_run_reports_what_is_there(tmp_path: Path) -> None:
@@ -39,9 +42,9 @@ def test_demo_persists_to_sqlite_and_a_second_run_reports_what_is_there(tmp_path
     assert str(database) in first
     assert "SR-20261123-0001" in first and "Already there" not in first
     second = run()
-    assert "Already there from earlier runs: 5 requests" in second
+    assert "Already there from earlier runs: 6 requests" in second
     assert "SR-20261124-0001" in second
-    assert "10 requests stored in all" in second
+    assert "12 requests stored in all" in second
 
 
 def test_docs_workflows_md_is_generated_from_the_code() -> None:

@@ -42,9 +42,23 @@ from aftersales.domain import (
     Urgency,
 )
 from aftersales.domain.events import Event
+from aftersales.domain.parts import PartOrigin, PartSource
+from aftersales.domain.repair import (
+    DataHandling,
+    EstimateBasis,
+    EstimateLine,
+    FaultClass,
+    FaultKind,
+    Intake,
+    LineKind,
+    OutsourcedRepair,
+    RepairOrder,
+    Vendor,
+)
+from aftersales.domain.request import RecordEntry
 from aftersales.errors import AftersalesError, NotFound
 from aftersales.ports import UnitOfWork
-from aftersales.service import ServiceDesk
+from aftersales.service import RepairDesk, ServiceDesk
 
 __all__ = ["run_demo"]
 
@@ -67,6 +81,8 @@ class _Cast:
     switch: Equipment
     printer: Equipment
     laptop: Equipment
+    vendor_a: Vendor
+    vendor_b: Vendor
 
 
 class _DemoIds:
@@ -96,6 +112,8 @@ def _load_cast(uow: UnitOfWork, boss: Actor) -> _Cast:
             found[name] = uow.customers.get(key)
         elif name in ("server", "switch", "printer", "laptop"):
             found[name] = uow.equipment.get(key)
+        elif name in ("vendor_a", "vendor_b"):
+            found[name] = uow.vendors.get(key)
         else:
             found[name] = uow.actors.get(key)
     return _Cast(boss=boss, **found)
@@ -163,14 +181,26 @@ def _register_cast(desk: ServiceDesk, boss: Actor) -> _Cast:
         purchased_on=date(2025, 12, 1),
         invoice_ref="JD-5520011",
     )
+    repairs = RepairDesk(desk)
+    vendor_a = repairs.register_vendor(boss, name="华北维修站 North China repair station",
+                                       contact="010-6000 1234", capabilities=("server",))
+    vendor_b = repairs.register_vendor(boss, name="原厂深圳维修中心 Maker's Shenzhen centre",
+                                       contact="0755-8000 5678",
+                                       capabilities=("server", "laptop"))
     return _Cast(boss, clerk, rep, wang, zhang, huaxin, mingda, liu, liu_actor, server, switch,
-                 printer, laptop)
+                 printer, laptop, vendor_a, vendor_b)
+
+
+def _cny(amount: str) -> Money:
+    return Money(Decimal(amount), "CNY")
 
 
 def _day(
-    desk: ServiceDesk, clock: ManualClock, cast: _Cast, day: datetime, say: Callable[[str], None]
-) -> list[UUID]:
-    """Play one day at the desk; return the ids of the requests registered today."""
+    desk: ServiceDesk, repairs: RepairDesk, clock: ManualClock, cast: _Cast, day: datetime,
+    say: Callable[[str], None],
+) -> tuple[list[UUID], list[UUID]]:
+    """Play one day at the desk; return the ids of today's requests and repair orders."""
+    policy = repairs.policy
     boss, clerk, rep, wang, zhang = cast.boss, cast.clerk, cast.rep, cast.wang, cast.zhang
     huaxin, mingda, liu, liu_actor = cast.huaxin, cast.mingda, cast.liu, cast.liu_actor
     server, switch, printer, laptop = cast.server, cast.switch, cast.printer, cast.laptop
@@ -314,14 +344,112 @@ def _day(
     desk.start_remote(zhang, d.id)
     desk.record_contact(zhang, d.id, channel=Channel.WALK_IN, summary="No POST; power LED blinks")
     desk.hand_to_depot(zhang, d.id, reason="Mainboard fault suspected; unit left at the depot")
-    warranty = desk.warranty(clerk, laptop.id, on=DAY.date())
+    warranty = desk.warranty(clerk, laptop.id, on=day.date())
     say(f"[R20] {laptop.model} {laptop.serial}: {warranty.explain()}")
-    damaged = desk.warranty(clerk, laptop.id, on=DAY.date(), findings=[Exclusion.HUMAN_DAMAGE])
+    damaged = desk.warranty(clerk, laptop.id, on=day.date(), findings=[Exclusion.HUMAN_DAMAGE])
     say(f"[R20] if liquid damage is found: {damaged.explain()}")
     try:
         desk.confirm(liu_actor, a.id)
     except AftersalesError as refused:
         say(f"[refused] {refused}")
+
+    # 11:20 the laptop at the depot: liquid damage, so chargeable; more work found later (R13).
+    at(11, 20)
+    lo = repairs.receive_at_depot(
+        clerk, d.id, promised_at=day.replace(hour=17),
+        intake=Intake(appearance="Sticky keyboard, scratched lid",
+                      configuration="i7 / 16 GB / 1 TB SSD", accessories=("charger",),
+                      data_handling=DataHandling.KEEP_OLD_DISK,
+                      damage_notes="Lid scratched before intake"),
+    )
+    repairs.sign_intake(clerk, lo.id, signed_by="刘女士 Ms Liu")
+    at(12, 10)
+    repairs.diagnose(zhang, lo.id, fault="No power", cause="Coffee spilled on the mainboard",
+                     fault_class=FaultClass.CUSTOMER_CAUSED, fault_kind=FaultKind.HARDWARE,
+                     findings=[Exclusion.HUMAN_DAMAGE], fault_code="MB-LIQUID")
+    repairs.send_estimate(zhang, lo.id, lines=[
+        EstimateLine(EstimateBasis.ITEM, "mainboard", "Clean and reflow power circuit",
+                     LineKind.LABOUR, _cny("380")),
+        EstimateLine(EstimateBasis.ITEM, "mainboard", "Power IC", LineKind.PART, _cny("260"),
+                     source=PartSource.OURS, origin=PartOrigin.OEM),
+    ])
+    at(12, 40)
+    repairs.approve_estimate(liu_actor, lo.id)
+    repairs.start_repair(zhang, lo.id)
+    repairs.record_repair_work(zhang, lo.id, description="Board cleaned, power IC replaced")
+    at(14, 0)
+    repairs.propose_additional_work(
+        zhang, lo.id, reason="Keyboard contacts corroded by the same spill",
+        new_promised_at=day.replace(hour=18),
+        lines=[EstimateLine(EstimateBasis.ITEM, "keyboard", "Replace keyboard",
+                            LineKind.PART, _cny("420"), source=PartSource.OURS,
+                            origin=PartOrigin.OEM)],
+    )
+    at(14, 30)
+    repairs.approve_additional_work(liu_actor, lo.id)
+    repairs.record_repair_work(zhang, lo.id, description="Keyboard replaced")
+    repairs.finish_repair(zhang, lo.id, summary="Boots; keyboard and power tested")
+    order = repairs.record_qc(zhang, lo.id, results={item: True for item in policy.qc_checklist})
+    repairs.mark_ready(clerk, lo.id, pickup_at=day.replace(hour=17))
+    at(17, 0)
+    order = repairs.get_order(clerk, lo.id)
+    repairs.settle(clerk, lo.id, amount=order.amount_due())
+    repairs.deliver(clerk, lo.id, signed_by="刘女士 Ms Liu")
+    repairs.close_order(clerk, lo.id)
+    desk.confirm(liu_actor, d.id, note="Laptop collected, works")
+    desk.close(clerk, d.id)
+
+    # 11:40 Huaxin's server: a RAID controller only the maker's station repairs (R14);
+    # the first station fails, the second one repairs it.
+    at(11, 40)
+    f = desk.register_request(
+        clerk, customer_id=huaxin.id, equipment_id=server.id, channel=Channel.EMAIL,
+        impact=Impact.MODERATE, urgency=Urgency.MEDIUM,
+        summary="RAID 控制器报警 RAID controller alarm",
+    )
+    desk.assign(clerk, f.id, engineer_id=wang.id)
+    desk.start_remote(wang, f.id)
+    desk.record_contact(wang, f.id, channel=Channel.WEB, summary="Controller log: cache fault")
+    desk.hand_to_depot(wang, f.id, reason="Controller to be replaced at the depot")
+    so = repairs.receive_at_depot(
+        clerk, f.id, promised_at=day + timedelta(days=5),
+        intake=Intake(appearance="Rack server, no damage",
+                      configuration="2 x Xeon, RAID 10, 8 disks",
+                      accessories=("rails", "power cords x2"),
+                      data_handling=DataHandling.CUSTOMER_KEEPS_DISK),
+    )
+    repairs.sign_intake(clerk, so.id, signed_by="周经理 Mr Zhou")
+    repairs.diagnose(wang, so.id, fault="RAID cache module failure", cause="Component defect",
+                     fault_class=FaultClass.QUALITY, fault_kind=FaultKind.HARDWARE,
+                     fault_code="RAID-CACHE")
+    out = repairs.send_to_vendor(wang, so.id, reason="Controller firmware locked to maker")
+    repairs.choose_vendor(clerk, out.id, vendor_id=cast.vendor_a.id, capability="server")
+    repairs.ship_to_vendor(clerk, out.id, carrier="SF Express", tracking_number="SF1402958817",
+                           voucher="寄修单 BJ-0099", promised_by=day.replace(hour=16))
+    at(15, 45)
+    repairs.chase_vendor(clerk, out.id, response="Station cannot source the cache module")
+    repairs.record_vendor_failure(clerk, out.id, reason="No spare module at the station")
+    repairs.choose_vendor(clerk, out.id, vendor_id=cast.vendor_b.id, capability="server")
+    repairs.ship_to_vendor(clerk, out.id, carrier="SF Express", tracking_number="SF1402958990",
+                           voucher="寄修单 SZ-0107", promised_by=day.replace(hour=20))
+    at(18, 0)
+    for line in repairs.return_ledger(clerk):
+        say(f"[R14 return ledger] {line.order_number}: {line.carrier} {line.tracking_number}, "
+            f"out since {line.shipped_at.astimezone(TZ):%H:%M} ({line.out_for}), "
+            f"overdue: {'yes' if line.overdue else 'no'}")
+    at(19, 30)
+    repairs.vendor_returned(clerk, out.id, vendor_report="Cache module and battery replaced")
+    repairs.reinspect(wang, out.id, results={item: True for item in policy.qc_checklist})
+    repairs.back_to_depot(wang, out.id)
+    repairs.record_qc(wang, so.id, results={item: True for item in policy.qc_checklist})
+    repairs.mark_ready(clerk, so.id, pickup_at=day.replace(hour=21))
+    at(21, 0)
+    server_order = repairs.settle(clerk, so.id, amount=repairs.get_order(clerk, so.id)
+                                  .amount_due())  # in the maker's warranty: free
+    repairs.deliver(clerk, server_order.id, signed_by="周经理 Mr Zhou")
+    repairs.close_order(clerk, server_order.id)
+    desk.confirm(clerk, f.id, note="Mr Zhou confirmed: array rebuilt")
+    desk.close(clerk, f.id)
 
     # 15:10 a hospital visit that cannot be kept is rescheduled (R12).
     at(15, 10)
@@ -348,11 +476,13 @@ def _day(
     at(16, 30)
     desk.confirm(rep, b.id, note="Ms Qian satisfied")
     desk.close(clerk, b.id)
-    return [a.id, b.id, c.id, d.id, e.id]
+    return [a.id, b.id, c.id, d.id, e.id, f.id], [lo.id, so.id]
 
 
 def _tables(
     requests: list[ServiceRequest],
+    orders: list[RepairOrder],
+    outsourced: list[OutsourcedRepair],
     customers: dict[UUID, str],
     names: dict[UUID, str],
     console: Console,
@@ -371,12 +501,37 @@ def _tables(
             str(len(r.record)),
         )
     console.print(summary)
+    depot_table = Table(title="Depot repair orders (R13) and their trips to vendors (R14)")
+    for column in ("Order", "Request", "State", "Warranty", "Estimate", "Settled", "Vendors"):
+        depot_table.add_column(column, no_wrap=column in ("Order", "State", "Settled"))
+    requests_by_id = {r.id: r.number for r in requests}
+    for o in orders:
+        trips = [x for x in outsourced if x.order_id == o.id]
+        vendors = "; ".join(
+            f"{names.get(a.vendor_id, '?')}: "
+            + (f"failed ({a.failure})" if a.failure else "repaired" if a.returned_at else "out")
+            for x in trips
+            for a in x.attempts
+        )
+        depot_table.add_row(
+            o.number, requests_by_id.get(o.request_id, "?"), o.state.value,
+            o.warranty.explain() if o.warranty else "-",
+            ", ".join(f"{e.status.value} {e.total}" for e in o.estimates) or "-",
+            str(o.settlement.total) if o.settlement else "-", vendors or "-",
+        )
+    console.print(depot_table)
     log = Table(title="Who did what (the R9 record)")
     for column in ("Time", "Number", "Who", "Action", "From → to", "Note"):
         log.add_column(column, no_wrap=column in ("Time", "Number"))
-    entries = sorted(
-        ((e, r.number) for r in requests for e in r.record), key=lambda p: (p[0].at, p[1])
-    )
+    numbered: list[tuple[RecordEntry, str]] = [
+        (e, r.number) for r in requests for e in r.record
+    ]
+    numbered += [(e, o.number) for o in orders for e in o.record]
+    order_numbers = {o.id: o.number for o in orders}
+    numbered += [
+        (e, order_numbers.get(x.order_id, "?") + "/vendor") for x in outsourced for e in x.record
+    ]
+    entries = sorted(numbered, key=lambda p: (p[0].at, p[1]))
     for entry, number in entries:
         moved = (
             f"{entry.from_state} → {entry.to_state}"
@@ -470,18 +625,24 @@ def run_demo(
         cast = _register_cast(desk, boss)
     ids.setting_up = False
     messages: list[str] = []
-    today = _day(desk, clock, cast, day, messages.append)
+    today, order_ids = _day(desk, RepairDesk(desk), clock, cast, day, messages.append)
     names = {a.id: a.name for a in (cast.boss, cast.clerk, cast.rep, cast.wang, cast.zhang,
                                     cast.liu_actor)}
+    names.update({v.id: v.name for v in (cast.vendor_a, cast.vendor_b)})
     customers = {c.id: c.name for c in (cast.huaxin, cast.mingda, cast.liu)}
     with uow_factory() as uow:
         requests = [uow.requests.get(rid) for rid in today]
+        orders = [uow.repairs.get(oid) for oid in order_ids]
+        trips = [x for oid in order_ids for x in uow.outsourced.find(order_id=oid)]
+    numbers = {o.id: o.number for o in orders}
+    names.update({x.id: f"vendor trip of {numbers[x.order_id]}" for x in trips})
     console.print(f"A day at the service desk: {day:%A %d %B %Y}, {day.tzinfo}", markup=False)
-    _tables(requests, customers, names, console)
+    _tables(requests, orders, trips, customers, names, console)
     for message in messages:
         console.print(message, markup=False)
     console.print(
-        f"{len(requests)} requests today, {sum(len(r.record) for r in requests)} record "
+        f"{len(requests)} requests and {len(orders)} repair orders today, "
+        f"{sum(len(r.record) for r in requests) + sum(len(o.record) for o in orders)} record "
         f"entries, {len(publisher.events)} domain events published; "
         f"{len(earlier) + len(requests)} requests stored in all.",
         markup=False,
