@@ -631,7 +631,7 @@ def run_demo(
     names.update({v.id: v.name for v in (cast.vendor_a, cast.vendor_b)})
     customers = {c.id: c.name for c in (cast.huaxin, cast.mingda, cast.liu)}
     with uow_factory() as uow:
-        requests = [uow.requests.get(rid) for rid in today]
+        requests = sorted((uow.requests.get(rid) for rid in today), key=lambda r: r.number)
         orders = [uow.repairs.get(oid) for oid in order_ids]
         trips = [x for oid in order_ids for x in uow.outsourced.find(order_id=oid)]
     numbers = {o.id: o.number for o in orders}
