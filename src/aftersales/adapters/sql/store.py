@@ -6,6 +6,15 @@ was added or has pending events with an optimistic version check
 (``UPDATE ... WHERE version = :expected``), appends only the new R9 record rows, writes the
 new catalogue entries, the outbox rows and idempotency keys, all in one transaction, and only
 then updates the in-memory objects and hands out the events.
+
+Performance notes: a unit of work uses one connection; statements are built once and reused
+with bind parameters (SQLAlchemy caches their compiled form); loading an aggregate is one
+statement (its document carries its R9 record; two correlated subqueries on the record
+table's primary key return the row count and newest time the document is checked against);
+``find`` reads the rows it returns in the same statement that filters them; documents are
+decoded without cattrs' detailed validation (a failing one is decoded again with it, for the
+message). Documents written before schema revision 0003 (no ``record`` key) are still read,
+their record from the record rows.
 """
 
 from __future__ import annotations
@@ -107,6 +116,43 @@ def _structure_uuid(value: Any, _: Any) -> UUID:
     return found
 
 
+_ENTRY_FIELDS = frozenset(field.name for field in attrs.fields(RecordEntry))
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r} in stored data")
+    return value
+
+
+def _structure_record(value: Any, _: Any) -> list[RecordEntry]:
+    """An R9 record from its document form, as cattrs would read it without detailed
+    validation but without its per-field dispatch (records are most of a document)."""
+    record = []
+    uuids = _UUIDS
+    for entry in value:
+        if not entry.keys() <= _ENTRY_FIELDS:
+            raise cattrs.ForbiddenExtraKeysError(
+                "", RecordEntry, set(entry.keys() - _ENTRY_FIELDS)
+            )
+        at = entry["at"]
+        actor_id = entry["actor_id"]
+        subject_id = entry["subject_id"]
+        from_state = entry["from_state"]
+        record.append(RecordEntry(
+            int(entry["sequence"]),
+            at if isinstance(at, datetime) else _aware(datetime.fromisoformat(at)),
+            uuids.get(actor_id) or _structure_uuid(actor_id, UUID),
+            str(entry["workflow"]),
+            uuids.get(subject_id) or _structure_uuid(subject_id, UUID),
+            str(entry["action"]),
+            None if from_state is None else str(from_state),
+            str(entry["to_state"]),
+            str(entry.get("note", "")),
+        ))
+    return record
+
+
 class _Codec:
     """The store's private cattrs converters and the document rules.
 
@@ -122,6 +168,9 @@ class _Codec:
         fast = make_converter()
         fast.detailed_validation = False
         fast.register_structure_hook(UUID, _structure_uuid)
+        fast.register_structure_hook_func(
+            lambda cls: cls == list[RecordEntry], _structure_record
+        )
         fast.register_structure_hook(
             ServiceRequest,
             make_dict_structure_fn(
@@ -711,6 +760,18 @@ class _Requests:
             params["states"] = sorted(str(s) for s in wanted)
         if limit is None:
             rows = list(self._uow.query(query, params))
+        elif (
+            wanted is not None and len(wanted) > 1
+            and self._uow.store.engine.dialect.name == "sqlite"
+        ):
+            # SQLite cannot merge the index-ordered runs of several states (it would rather
+            # scan the registered_at index): one statement per state, merged below
+            rows = []
+            for state in params["states"]:
+                rows += _first_rows(
+                    self._uow, query, limited, _REQUESTS.c.registered_at,
+                    {**params, "states": [state]}, limit + len(self.seen),
+                )
         else:
             # requests already in this unit of work are judged on their working copy
             rows = _first_rows(
