@@ -118,51 +118,47 @@ class ServiceDesk:
         return result
 
     def execute(
-        self, work: Callable[[UnitOfWork], T], *, idempotency_key: str | None = None
+        self,
+        work: Callable[[UnitOfWork], T],
+        *,
+        idempotency_key: str | None = None,
+        lookup: Callable[[UnitOfWork, UUID], T] | None = None,
+        ident: Callable[[T], UUID] | None = None,
+        entity: str = "command",
     ) -> T:
         """Run ``work`` in a unit of work: commit, retry on ConcurrencyConflict (bounded by
-        ``max_attempts``), then publish the committed events. With an idempotency key the
-        result must be an aggregate with an ``id``: a repeated key returns it unchanged
-        instead of running ``work`` again. Extensions (e.g. :class:`RepairDesk`) build their
-        commands on this."""
+        ``max_attempts``), then publish the committed events. Extensions (e.g.
+        :class:`RepairDesk`) build their commands on this.
+
+        With an ``idempotency_key`` the work runs once per key: the key is stored with the id
+        of the aggregate the work returned (``ident``, default ``result.id``) in the same
+        transaction, and a repeat returns ``lookup(uow, id)`` (default: the service request
+        with that id) instead of running ``work`` again.
+        """
         if idempotency_key is None:
             return self._retrying(work)
         if not isinstance(idempotency_key, str) or not idempotency_key.strip():
-            raise ValidationError("command", "idempotency_key", "must be non-blank text")
+            raise ValidationError(entity, "idempotency_key", "must be non-blank text")
         key = idempotency_key
 
         def once(uow: UnitOfWork) -> T:
             done = uow.idempotency.get(key)
             if done is not None:
-                return self._lookup(uow, done)  # type: ignore[return-value]
+                if lookup is not None:
+                    return lookup(uow, done)
+                return uow.requests.get(done)  # type: ignore[return-value]
             result = work(uow)
-            uow.idempotency.put(key, result.id)  # type: ignore[attr-defined]
+            done = ident(result) if ident else result.id  # type: ignore[attr-defined]
+            uow.idempotency.put(key, done)
             return result
 
         return self._retrying(once)
-
-    def _lookup(self, uow: UnitOfWork, aggregate_id: UUID) -> object:
-        """The aggregate an idempotency key recorded (requests here; extensions add more)."""
-        return uow.requests.get(aggregate_id)
 
     def _idempotent(
         self, key: str | None, work: Callable[[UnitOfWork], ServiceRequest]
     ) -> ServiceRequest:
         """Run ``work`` once per idempotency ``key``; a repeat returns the request it touched."""
-        if key is None:
-            return self._retrying(work)
-        if not isinstance(key, str) or not key.strip():
-            raise ValidationError("ServiceRequest", "idempotency_key", "must be non-blank text")
-
-        def once(uow: UnitOfWork) -> ServiceRequest:
-            done = uow.idempotency.get(key)
-            if done is not None:
-                return uow.requests.get(done)
-            request = work(uow)
-            uow.idempotency.put(key, request.id)
-            return request
-
-        return self._retrying(once)
+        return self.execute(work, idempotency_key=key, entity="ServiceRequest")
 
     def _authorize(self, actor: Actor, action: str, request: ServiceRequest | None) -> None:
         if not isinstance(actor, Actor):

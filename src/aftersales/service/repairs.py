@@ -215,20 +215,7 @@ class RepairDesk:
     ) -> A:
         """Run ``work`` through :meth:`ServiceDesk.execute`; with an idempotency ``key`` a
         repeat returns ``lookup(uow, recorded id)`` instead of running ``work`` again."""
-        if key is None:
-            return self.desk.execute(work)
-        if not isinstance(key, str) or not key.strip():
-            raise ValidationError("command", "idempotency_key", "must be non-blank text")
-
-        def once(uow: UnitOfWork) -> A:
-            done = uow.idempotency.get(key)
-            if done is not None:
-                return lookup(uow, done)
-            result = work(uow)
-            uow.idempotency.put(key, ident(result))
-            return result
-
-        return self.desk.execute(once)
+        return self.desk.execute(work, idempotency_key=key, lookup=lookup, ident=ident)
 
     def _authorize(
         self, actor: Actor, action: str, request: ServiceRequest | None,
