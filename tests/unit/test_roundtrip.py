@@ -31,6 +31,7 @@ from aftersales.domain import (
     ServiceRequest,
     WorkEntry,
 )
+from aftersales.domain.repair_events import REPAIR_EVENT_TYPES, RepairEvent
 from aftersales.serialization import event_from_dict, event_to_dict, make_converter
 from aftersales.testing import strategies as ast
 from aftersales.workflows import verify_record
@@ -127,6 +128,19 @@ def test_every_event_type_survives_a_json_round_trip(
     _, back = _through_json(event, cls)
     assert back == event
     assert back.event_id == event.event_id
+
+
+@pytest.mark.parametrize("cls", list(REPAIR_EVENT_TYPES.values()), ids=list(REPAIR_EVENT_TYPES))
+@settings(max_examples=25)
+@given(data=st.data())
+def test_every_repair_event_survives_event_to_dict_and_back(
+    cls: type[RepairEvent], data: st.DataObject
+) -> None:
+    event = data.draw(ast.events_of(cls))
+    payload = json.loads(json.dumps(event_to_dict(event), ensure_ascii=False))
+    assert payload["type"] == cls.__name__
+    restored = event_from_dict(payload)
+    assert restored == event and restored.event_id == event.event_id
 
 
 @given(ast.domain_events())
