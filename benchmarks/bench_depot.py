@@ -29,12 +29,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
 
 import sqlalchemy as sa
 
 from aftersales import Actor, ManualClock, Money, RepairDesk, Role, ServiceDesk
 from aftersales.adapters.sql import SqlStore, create_engine, upgrade
+from aftersales.domain.events import event_id_for
 from aftersales.domain.parts import PartOrigin, PartSource
 from aftersales.domain.repair import (
     DataHandling,
@@ -201,7 +202,7 @@ def replay_scripts(
         swaps: list[tuple[str, str]] = []
         for old, new in mapping.items():
             for seq in range(1, 64):  # event ids are uuid5(aggregate id, sequence)
-                a, b = uuid5(old, str(seq)), uuid5(new, str(seq))
+                a, b = event_id_for(old, seq), event_id_for(new, seq)
                 swaps += [(a.hex, b.hex), (str(a), str(b))]
             swaps += [(old.hex, new.hex), (str(old), str(new))]
         for number in numbers:

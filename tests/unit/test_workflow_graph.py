@@ -275,7 +275,7 @@ def test_the_machines_are_shared_module_level_objects() -> None:
     from aftersales.workflows import steps
 
     assert steps.REQUEST_FLOW is REQUEST_FLOW
-    assert {id(w.machine) for w in steps.WORKFLOWS.values()} == {
+    assert {id(w.machine) for w in steps.REQUEST_WORKFLOWS.values()} == {
         id(REQUEST_FLOW.machine), id(REMOTE_FLOW.machine), id(ONSITE_FLOW.machine)
     }
     assert len({id(w.machine) for w in WORKFLOWS.values()}) == len(WORKFLOWS)

@@ -45,7 +45,13 @@ __all__ = [
     "TravelStarted",
     "VisitRescheduled",
     "WorkRecorded",
+    "event_id_for",
 ]
+
+
+def event_id_for(aggregate_id: UUID, sequence: int) -> UUID:
+    """The stable id of an aggregate's ``sequence``-th event (outbox de-duplication)."""
+    return uuid5(aggregate_id, str(sequence))
 
 
 @runtime_checkable
@@ -101,7 +107,7 @@ class DomainEvent:
     @property
     def event_id(self) -> UUID:
         """Stable id: the same change always has the same id (outbox de-duplication)."""
-        return uuid5(self.request_id, str(self.sequence))
+        return event_id_for(self.request_id, self.sequence)
 
     @property
     def name(self) -> str:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import ClassVar
-from uuid import UUID, uuid5
+from uuid import UUID
 
 import attrs
 
+from aftersales.domain.events import event_id_for
 from aftersales.domain.values import Money
 from aftersales.domain.warranty import Exclusion, WarrantyBasis
 
@@ -90,7 +91,7 @@ class RepairEvent:
     @property
     def event_id(self) -> UUID:
         """Stable id: the same change always has the same id (outbox de-duplication)."""
-        return uuid5(self.aggregate_id, str(self.sequence))
+        return event_id_for(self.aggregate_id, self.sequence)
 
     @property
     def name(self) -> str:

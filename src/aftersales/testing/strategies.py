@@ -456,7 +456,7 @@ def record_entries() -> st.SearchStrategy[RecordEntry]:
     )
     return st.builds(
         RecordEntry, sequence=st.integers(min_value=1, max_value=10**6), at=aware_datetimes(),
-        actor_id=st.uuids(), workflow=st.sampled_from(sorted(steps.WORKFLOWS)),
+        actor_id=st.uuids(), workflow=st.sampled_from(sorted(steps.REQUEST_WORKFLOWS)),
         subject_id=st.uuids(), action=non_blank_texts(max_size=20),
         from_state=st.none() | state_names, to_state=state_names, note=texts(),
     )

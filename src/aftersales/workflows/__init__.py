@@ -28,9 +28,9 @@ from aftersales.workflows.steps import (
     ONSITE_FLOW,
     REMOTE_FLOW,
     REQUEST_FLOW,
+    REQUEST_WORKFLOWS,
     verify_record,
 )
-from aftersales.workflows.steps import WORKFLOWS as REQUEST_WORKFLOWS
 
 #: Every shipped workflow by name: ``aftersales diagram NAME`` draws any of them.
 WORKFLOWS: dict[str, Workflow] = {**REQUEST_WORKFLOWS, **REPAIR_WORKFLOWS}

@@ -38,7 +38,7 @@ __all__ = [
     "ONSITE_FLOW",
     "REMOTE_FLOW",
     "REQUEST_FLOW",
-    "WORKFLOWS",
+    "REQUEST_WORKFLOWS",
     "verify_record",
 ]
 
@@ -46,8 +46,10 @@ REQUEST_FLOW = Workflow(REQUEST, RequestState, "ServiceRequest")
 REMOTE_FLOW = Workflow(REMOTE, RemoteState, "RemoteJob")
 ONSITE_FLOW = Workflow(ONSITE, OnSiteState, "OnSiteJob")
 
-#: Every shipped workflow by name (``aftersales diagram NAME``).
-WORKFLOWS: dict[str, Workflow] = {w.name: w for w in (REQUEST_FLOW, REMOTE_FLOW, ONSITE_FLOW)}
+#: The request flows by name (the full registry is :data:`aftersales.workflows.WORKFLOWS`).
+REQUEST_WORKFLOWS: dict[str, Workflow] = {
+    w.name: w for w in (REQUEST_FLOW, REMOTE_FLOW, ONSITE_FLOW)
+}
 
 _E = TypeVar("_E", bound=ev.DomainEvent)
 _ENTITY = "ServiceRequest"
@@ -483,4 +485,4 @@ def verify_record(request: ServiceRequest) -> list[str]:
     transitions its workflow defines, and end in the subject's current state; sequence
     numbers run 1, 2, 3 ... without gaps.
     """
-    return replay_record(request.record, [request, *request.jobs], WORKFLOWS)
+    return replay_record(request.record, [request, *request.jobs], REQUEST_WORKFLOWS)
