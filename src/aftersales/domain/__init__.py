@@ -1,10 +1,39 @@
-"""The pure domain: entities, value objects, policies and events. No I/O, no clock, no ids."""
+"""The pure domain: the aggregate kernel, entities, value objects, policies and events.
 
-from aftersales.domain.events import EVENT_TYPES, DomainEvent, Event
-from aftersales.domain.parts import Part, PartsCatalogue, Stock, StockLocation
+No I/O, no clock, no random ids. Every aggregate kind is declared once, next to its class, as
+an :class:`~aftersales.domain.kernel.AggregateKind`; :data:`KINDS` lists the shipped ones.
+"""
+
+from aftersales.domain.currencies import is_currency, minor_unit, register_currency
+from aftersales.domain.events import DomainEvent, Event, RequestEvent
+from aftersales.domain.kernel import (
+    EVENT_TYPES,
+    Aggregate,
+    AggregateEvent,
+    AggregateKind,
+    Kinds,
+    QueryField,
+    RecordEntry,
+    entry_digest,
+    event_id_for,
+    verify_chain,
+)
+from aftersales.domain.parts import PARTS, STOCK, Part, PartsCatalogue, Stock, StockLocation
 from aftersales.domain.priority import DEFAULT_PRIORITY_TABLE, PriorityMatrix
-from aftersales.domain.records import Customer, Equipment, ServicePlan
+from aftersales.domain.records import (
+    ACTORS,
+    CUSTOMERS,
+    EQUIPMENT,
+    SERVICE_PLANS,
+    Actor,
+    Customer,
+    Equipment,
+    ServicePlan,
+)
 from aftersales.domain.repair import (
+    OUTSOURCED_REPAIRS,
+    REPAIR_ORDERS,
+    VENDORS,
     DepotState,
     OutsourcedRepair,
     OutsourcedState,
@@ -13,12 +42,12 @@ from aftersales.domain.repair import (
     Vendor,
 )
 from aftersales.domain.request import (
+    REQUESTS,
     ContactLog,
     DispatchApproval,
     Job,
     OnSiteJob,
     OnSiteState,
-    RecordEntry,
     RemoteJob,
     RemoteState,
     RequestState,
@@ -28,7 +57,6 @@ from aftersales.domain.request import (
     WorkEntry,
 )
 from aftersales.domain.values import (
-    Actor,
     Address,
     Category,
     Channel,
@@ -40,6 +68,8 @@ from aftersales.domain.values import (
     Priority,
     Role,
     Urgency,
+    elapsed,
+    shifted,
 )
 from aftersales.domain.warranty import (
     Exclusion,
@@ -48,11 +78,31 @@ from aftersales.domain.warranty import (
     WarrantyPolicy,
 )
 
+#: Every aggregate kind ``aftersales`` ships, in dependency order.
+KINDS: tuple[AggregateKind, ...] = (  # type: ignore[type-arg]
+    ACTORS, CUSTOMERS, EQUIPMENT, SERVICE_PLANS, REQUESTS, REPAIR_ORDERS, OUTSOURCED_REPAIRS,
+    VENDORS, PARTS, STOCK,
+)
+
 __all__ = [
+    "ACTORS",
+    "CUSTOMERS",
     "DEFAULT_PRIORITY_TABLE",
+    "EQUIPMENT",
     "EVENT_TYPES",
+    "KINDS",
+    "OUTSOURCED_REPAIRS",
+    "PARTS",
+    "REPAIR_ORDERS",
+    "REQUESTS",
+    "SERVICE_PLANS",
+    "STOCK",
+    "VENDORS",
     "Actor",
     "Address",
+    "Aggregate",
+    "AggregateEvent",
+    "AggregateKind",
     "Category",
     "Channel",
     "Contact",
@@ -68,6 +118,7 @@ __all__ = [
     "Exclusion",
     "Impact",
     "Job",
+    "Kinds",
     "Money",
     "OnSiteJob",
     "OnSiteState",
@@ -77,11 +128,13 @@ __all__ = [
     "PartsCatalogue",
     "Priority",
     "PriorityMatrix",
+    "QueryField",
     "RecordEntry",
     "RemoteJob",
     "RemoteState",
     "RepairOrder",
     "RepairPolicy",
+    "RequestEvent",
     "RequestState",
     "Reschedule",
     "Role",
@@ -96,4 +149,12 @@ __all__ = [
     "WarrantyDetermination",
     "WarrantyPolicy",
     "WorkEntry",
+    "elapsed",
+    "entry_digest",
+    "event_id_for",
+    "is_currency",
+    "minor_unit",
+    "register_currency",
+    "shifted",
+    "verify_chain",
 ]

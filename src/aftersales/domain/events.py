@@ -8,15 +8,16 @@ and the sequence, so it is stable across retries and never random.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Protocol, runtime_checkable
-from uuid import UUID, uuid5
+from uuid import UUID
 
 import attrs
 
+from aftersales.domain.kernel import EVENT_TYPES, AggregateEvent, event_id_for
 from aftersales.domain.values import Category, Channel, Priority
 
 __all__ = [
     "EVENT_TYPES",
+    "AtDepot",
     "ConsultationCalled",
     "ContactRecorded",
     "CustomerConfirmed",
@@ -35,6 +36,7 @@ __all__ = [
     "RemoteWorkStarted",
     "RequestCancelled",
     "RequestClosed",
+    "RequestEvent",
     "RequestRegistered",
     "RequestRejected",
     "RequestReopened",
@@ -49,74 +51,28 @@ __all__ = [
 ]
 
 
-def event_id_for(aggregate_id: UUID, sequence: int) -> UUID:
-    """The stable id of an aggregate's ``sequence``-th event (outbox de-duplication)."""
-    return uuid5(aggregate_id, str(sequence))
+#: The base of every domain event of every aggregate (an alias of the kernel's class).
+DomainEvent = AggregateEvent
 
-
-@runtime_checkable
-class Event(Protocol):
-    """What every domain event of every aggregate offers (request, repair, parts events)."""
-
-    @property
-    def aggregate_id(self) -> UUID:
-        """The id of the aggregate the event belongs to."""
-        ...
-
-    @property
-    def sequence(self) -> int:
-        """Position in the aggregate's event stream (1, 2, 3 ...)."""
-        ...
-
-    @property
-    def occurred_at(self) -> datetime:
-        """When it happened (timezone-aware)."""
-        ...
-
-    @property
-    def actor_id(self) -> UUID:
-        """Who did it."""
-        ...
-
-    @property
-    def event_id(self) -> UUID:
-        """A stable id derived from the aggregate id and the sequence."""
-        ...
-
-    @property
-    def name(self) -> str:
-        """The event's type name."""
-        ...
+#: What every event offers; kept for type hints written against earlier releases.
+Event = AggregateEvent
 
 
 @attrs.frozen(kw_only=True)
-class DomainEvent:
-    """Base of every domain event."""
+class RequestEvent(AggregateEvent):
+    """Base of the events of a :class:`~aftersales.domain.request.ServiceRequest`."""
 
-    aggregate: ClassVar[str] = "ServiceRequest"
-    request_id: UUID
-    sequence: int
-    occurred_at: datetime
-    actor_id: UUID
+    __abstract_event__ = True
+    aggregate_type = "ServiceRequest"
 
     @property
-    def aggregate_id(self) -> UUID:
-        """The id of the aggregate the event belongs to (the request)."""
-        return self.request_id
-
-    @property
-    def event_id(self) -> UUID:
-        """Stable id: the same change always has the same id (outbox de-duplication)."""
-        return event_id_for(self.request_id, self.sequence)
-
-    @property
-    def name(self) -> str:
-        """The event's type name, e.g. ``"EngineerAssigned"``."""
-        return type(self).__name__
+    def request_id(self) -> UUID:
+        """The request the event belongs to (its aggregate id)."""
+        return self.aggregate_id
 
 
 @attrs.frozen(kw_only=True)
-class RequestRegistered(DomainEvent):
+class RequestRegistered(RequestEvent):
     """R7: a request was registered with its service number."""
 
     number: str
@@ -128,28 +84,28 @@ class RequestRegistered(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class RequestRouted(DomainEvent):
+class RequestRouted(RequestEvent):
     """R7: routed to a department."""
 
     department: str
 
 
 @attrs.frozen(kw_only=True)
-class EngineerAssigned(DomainEvent):
+class EngineerAssigned(RequestEvent):
     """R11/R12: an engineer got the task sheet (技术服务任务单)."""
 
     engineer_id: UUID
 
 
 @attrs.frozen(kw_only=True)
-class RemoteWorkStarted(DomainEvent):
+class RemoteWorkStarted(RequestEvent):
     """R11: remote work began."""
 
     job_id: UUID
 
 
 @attrs.frozen(kw_only=True)
-class ContactRecorded(DomainEvent):
+class ContactRecorded(RequestEvent):
     """R11: a remote contact with the customer."""
 
     job_id: UUID
@@ -158,7 +114,7 @@ class ContactRecorded(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class EscalatedToOnSite(DomainEvent):
+class EscalatedToOnSite(RequestEvent):
     """R11: remote work could not solve it; an on-site job was opened."""
 
     from_job_id: UUID
@@ -167,7 +123,7 @@ class EscalatedToOnSite(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class HandedToDepot(DomainEvent):
+class HandedToDepot(RequestEvent):
     """R11/R12: the unit goes to depot repair (R13)."""
 
     job_id: UUID
@@ -175,7 +131,7 @@ class HandedToDepot(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class OnSiteVisitPlanned(DomainEvent):
+class OnSiteVisitPlanned(RequestEvent):
     """R12: an on-site job was opened."""
 
     job_id: UUID
@@ -183,21 +139,21 @@ class OnSiteVisitPlanned(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class NeedConfirmed(DomainEvent):
+class NeedConfirmed(RequestEvent):
     """R12: the engineer confirmed the need for a visit with the customer."""
 
     job_id: UUID
 
 
 @attrs.frozen(kw_only=True)
-class DispatchApproved(DomainEvent):
+class DispatchApproved(RequestEvent):
     """R12: a supervisor approved the dispatch before it happened."""
 
     job_id: UUID
 
 
 @attrs.frozen(kw_only=True)
-class EmergencyDispatched(DomainEvent):
+class EmergencyDispatched(RequestEvent):
     """R12: the engineer went first in an emergency; approval to be recorded afterwards."""
 
     job_id: UUID
@@ -205,28 +161,28 @@ class EmergencyDispatched(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class DispatchRetroApproved(DomainEvent):
+class DispatchRetroApproved(RequestEvent):
     """R12: a supervisor recorded the approval after an emergency dispatch (补办手续)."""
 
     job_id: UUID
 
 
 @attrs.frozen(kw_only=True)
-class PreparationStarted(DomainEvent):
+class PreparationStarted(RequestEvent):
     """R12: parts and tools are being prepared."""
 
     job_id: UUID
 
 
 @attrs.frozen(kw_only=True)
-class TravelStarted(DomainEvent):
+class TravelStarted(RequestEvent):
     """R12: the engineer is on the way."""
 
     job_id: UUID
 
 
 @attrs.frozen(kw_only=True)
-class EngineerArrived(DomainEvent):
+class EngineerArrived(RequestEvent):
     """R12: arrival time recorded."""
 
     job_id: UUID
@@ -234,7 +190,7 @@ class EngineerArrived(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class WorkRecorded(DomainEvent):
+class WorkRecorded(RequestEvent):
     """R12: on-site work recorded."""
 
     job_id: UUID
@@ -242,7 +198,7 @@ class WorkRecorded(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class ServiceReportSigned(DomainEvent):
+class ServiceReportSigned(RequestEvent):
     """R12/R3: the customer signed the service report."""
 
     job_id: UUID
@@ -251,7 +207,7 @@ class ServiceReportSigned(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class ConsultationCalled(DomainEvent):
+class ConsultationCalled(RequestEvent):
     """R12: not solved on site; consultation (会诊) called."""
 
     job_id: UUID
@@ -259,7 +215,7 @@ class ConsultationCalled(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class RevisitPlanned(DomainEvent):
+class RevisitPlanned(RequestEvent):
     """R12: a consultation produced a plan and a new visit."""
 
     job_id: UUID
@@ -268,60 +224,57 @@ class RevisitPlanned(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class VisitRescheduled(DomainEvent):
+class VisitRescheduled(RequestEvent):
     """R12: a promised visit could not be kept; new time and reason recorded."""
 
     job_id: UUID
+    previous_time: datetime | None
     new_time: datetime
     reason: str
 
 
 @attrs.frozen(kw_only=True)
-class RequestResolved(DomainEvent):
+class RequestResolved(RequestEvent):
     """R10: the problem is solved, awaiting the customer's confirmation."""
 
     resolution: str
 
 
 @attrs.frozen(kw_only=True)
-class CustomerConfirmed(DomainEvent):
+class CustomerConfirmed(RequestEvent):
     """R10: the customer confirmed completion."""
 
 
 @attrs.frozen(kw_only=True)
-class RequestReopened(DomainEvent):
+class RequestReopened(RequestEvent):
     """R10: the customer did not accept the resolution."""
 
     reason: str
 
 
 @attrs.frozen(kw_only=True)
-class RequestClosed(DomainEvent):
+class RequestClosed(RequestEvent):
     """R10: closed after the customer's confirmation."""
 
 
 @attrs.frozen(kw_only=True)
-class RequestCancelled(DomainEvent):
+class RequestCancelled(RequestEvent):
     """The request was cancelled; its record is kept."""
 
     reason: str
 
 
 @attrs.frozen(kw_only=True)
-class RequestRejected(DomainEvent):
+class RequestRejected(RequestEvent):
     """The request was rejected at registration/routing (e.g. not ours); record kept."""
 
     reason: str
 
 
-EVENT_TYPES: dict[str, type[DomainEvent]] = {
-    cls.__name__: cls
-    for cls in (
-        RequestRegistered, RequestRouted, EngineerAssigned, RemoteWorkStarted, ContactRecorded,
-        EscalatedToOnSite, HandedToDepot, OnSiteVisitPlanned, NeedConfirmed, DispatchApproved,
-        EmergencyDispatched, DispatchRetroApproved, PreparationStarted, TravelStarted,
-        EngineerArrived, WorkRecorded, ServiceReportSigned, ConsultationCalled, RevisitPlanned,
-        VisitRescheduled, RequestResolved, CustomerConfirmed, RequestReopened, RequestClosed,
-        RequestCancelled, RequestRejected,
-    )
-}
+@attrs.frozen(kw_only=True)
+class AtDepot(RequestEvent):
+    """R13: the unit of the request was received at the depot under a repair order; the
+    request waits for the order to finish (it cannot be cancelled meanwhile)."""
+
+    order_id: UUID
+    order_number: str

@@ -19,10 +19,14 @@ from uuid import UUID
 import attrs
 
 from aftersales.domain import repair_events as rev
-from aftersales.domain.values import Actor, Money, non_blank, require_aware
+from aftersales.domain.kernel import Aggregate, AggregateKind, QueryField
+from aftersales.domain.records import Actor
+from aftersales.domain.values import Money, check_text, non_blank, plain_text, require_aware
 from aftersales.errors import GuardFailed, NotFound, ValidationError
 
 __all__ = [
+    "PARTS",
+    "STOCK",
     "DoaRecord",
     "LocationKind",
     "Movement",
@@ -86,24 +90,31 @@ def _uuid(entity: str, field: str, value: object) -> UUID:
     return value
 
 
+#: The longest SKU (a query column holds it).
+SKU_LENGTH = 64
+
+
 def _sku(entity: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(entity, "sku", "must be a non-blank string")
-    return value
+    return check_text(entity, "sku", value, max_length=SKU_LENGTH)
 
 
-@attrs.frozen
-class Part:
-    """R28: a catalogue entry. ``warranty_months`` is the part's own warranty once fitted (R21);
-    ``storage_media`` marks disks, whose data the customer may want to keep (§9)."""
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
+class Part(Aggregate):
+    """R28: a catalogue entry, keyed by its unique ``sku``.
 
-    sku: str = attrs.field(validator=non_blank("Part"))
-    name: str = attrs.field(validator=non_blank("Part"))
+    ``warranty_months`` is the part's own warranty once fitted (R21); None (the default)
+    means the repair policy's ``replaced_part_warranty_months``. ``storage_media`` marks
+    disks, whose data the customer may want to keep (§9).
+    """
+
+    sku: str = attrs.field(validator=non_blank("Part", SKU_LENGTH))
+    name: str = attrs.field(validator=non_blank("Part", 200))
     origin: PartOrigin
     unit_price: Money
-    warranty_months: int = 3
+    warranty_months: int | None = None
     supplier_id: UUID | None = None
     storage_media: bool = False
+    state: str = attrs.field(default="active", converter=str)
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.origin, PartOrigin):
@@ -111,8 +122,14 @@ class Part:
         if not isinstance(self.unit_price, Money) or self.unit_price.amount < 0:
             raise ValidationError("Part", "unit_price", "must be non-negative Money")
         months = self.warranty_months
-        if not isinstance(months, int) or isinstance(months, bool) or months < 0:
-            raise ValidationError("Part", "warranty_months", "must be a whole number >= 0")
+        if months is not None and (
+            not isinstance(months, int) or isinstance(months, bool) or not 0 <= months <= 240
+        ):
+            raise ValidationError("Part", "warranty_months", "must be 0 to 240 months (or None)")
+        if self.supplier_id is not None and not isinstance(self.supplier_id, UUID):
+            raise ValidationError("Part", "supplier_id", "must be a UUID")
+        if not isinstance(self.storage_media, bool):
+            raise ValidationError("Part", "storage_media", "must be a bool")
 
 
 def _parts(values: Iterable[Part]) -> dict[str, Part]:
@@ -147,11 +164,13 @@ class StockLocation:
     """R28: a warehouse, or the stock an engineer carries."""
 
     id: UUID
-    name: str = attrs.field(validator=non_blank("StockLocation"))
+    name: str = attrs.field(validator=non_blank("StockLocation", 200))
     kind: LocationKind = LocationKind.WAREHOUSE
     engineer_id: UUID | None = None
 
     def __attrs_post_init__(self) -> None:
+        if not isinstance(self.id, UUID):
+            raise ValidationError("StockLocation", "id", "must be a UUID")
         if not isinstance(self.kind, LocationKind):
             raise ValidationError("StockLocation", "kind", f"unknown kind {self.kind!r}")
         if (self.kind is LocationKind.ENGINEER) != (self.engineer_id is not None):
@@ -186,7 +205,7 @@ class Movement:
     reservation_id: UUID | None = None
     order_id: UUID | None = None
     supplier_id: UUID | None = None
-    note: str = ""
+    note: str = attrs.field(default="", validator=plain_text("Movement"))
 
 
 @attrs.frozen
@@ -233,32 +252,34 @@ def doa_by_supplier(records: Iterable[DoaRecord]) -> dict[UUID | None, int]:
 _E = TypeVar("_E", bound=rev.StockEvent)
 
 
-@attrs.define(eq=False)
-class Stock:
-    """R28: the stock of one location, with its reservations and append-only movements."""
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
+class Stock(Aggregate):
+    """R28: the stock of one location, with its reservations and append-only movements.
+
+    Its id is the location's id (``Stock.open(location)`` builds one).
+    """
 
     location: StockLocation
     levels: dict[str, StockLevel] = attrs.field(factory=dict)
     reservations: dict[UUID, Reservation] = attrs.field(factory=dict)
     movements: list[Movement] = attrs.field(factory=list)
     doa: list[DoaRecord] = attrs.field(factory=list)
-    version: int = 0
-    event_sequence: int = 0
-    pending_events: list[rev.RepairEvent] = attrs.field(
-        factory=list, init=False, repr=False, alias="_pending_events"
-    )
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.location, StockLocation):
+            raise ValidationError(_ENTITY, "location", "must be a StockLocation")
+        if self.id != self.location.id:
+            raise ValidationError(_ENTITY, "id", "a stock's id is its location's id")
+
+    @classmethod
+    def open(cls, location: StockLocation) -> Stock:
+        """A new, empty stock for ``location``."""
+        return cls(location.id, location)
 
     @property
-    def id(self) -> UUID:
-        """The aggregate id: the location's id."""
-        return self.location.id
-
-    def clone(self) -> Stock:
-        """A working copy: same values, independent collections, no pending events."""
-        return Stock(
-            self.location, dict(self.levels), dict(self.reservations), list(self.movements),
-            list(self.doa), self.version, self.event_sequence,
-        )
+    def name(self) -> str:
+        """The location's name."""
+        return self.location.name
 
     def level(self, sku: str) -> StockLevel:
         """The stock level of ``sku`` here (zero when never stocked)."""
@@ -283,11 +304,7 @@ class Stock:
         )
 
     def _emit(self, cls: type[_E], actor: Actor, at: datetime, **kw: Any) -> None:
-        self.event_sequence += 1
-        self.pending_events.append(
-            cls(aggregate_id=self.id, sequence=self.event_sequence, occurred_at=at,
-                actor_id=actor.id, **kw)
-        )
+        self.emit(cls, actor_id=actor.id, at=at, **kw)
 
     def _reservation(self, reservation_id: object, action: str) -> Reservation:
         key = _uuid(_ENTITY, "reservation_id", reservation_id)
@@ -314,6 +331,7 @@ class Stock:
         _quantity(_ENTITY, "quantity", quantity)
         if supplier_id is not None:
             _uuid(_ENTITY, "supplier_id", supplier_id)
+        check_text(_ENTITY, "note", note, required=False)
         actor = self._check(actor, at)
         level = self.level(sku)
         self.levels[sku] = attrs.evolve(level, on_hand=level.on_hand + quantity)
@@ -419,6 +437,7 @@ class Stock:
         """
         if supplier_id is not None:
             _uuid(_ENTITY, "supplier_id", supplier_id)
+        check_text(_ENTITY, "note", note, required=False)
         actor = self._check(actor, at)
         res = self._reservation(reservation_id, "report dead on arrival")
         if res.issued < 1:
@@ -441,3 +460,31 @@ class Stock:
         self._emit(rev.PartDeadOnArrival, actor, at, reservation_id=res.id,
                    order_id=res.order_id, sku=res.sku, supplier_id=supplier, replaced=replaced)
         return record
+
+
+PARTS: AggregateKind[Part] = AggregateKind(
+    cls=Part,
+    entity="Part",
+    table="parts",
+    fields=[
+        QueryField("sku", str, unique=True, max_length=SKU_LENGTH),
+        QueryField("name", str, max_length=200),
+        QueryField("supplier_id", UUID),
+    ],
+    order_by=["sku"],
+    workflows=["file"],
+    description="R28 the parts catalogue",
+)
+
+STOCK: AggregateKind[Stock] = AggregateKind(
+    cls=Stock,
+    entity="Stock",
+    table="stock",
+    fields=[
+        QueryField("name", str, max_length=200),
+        QueryField("location_kind", str, get=lambda s: s.location.kind, max_length=40),
+        QueryField("engineer_id", UUID, get=lambda s: s.location.engineer_id),
+    ],
+    order_by=["name"],
+    description="R28 stock per location",
+)

@@ -45,6 +45,11 @@ class PriorityMatrix:
         if missing:
             names = ", ".join(f"{i.name}×{u.name}" for i, u in missing)
             raise ConfigurationError(f"priority matrix does not cover {names}")
+        wrong = [(i, u) for i in Impact for u in Urgency
+                 if not isinstance(self.table[(i, u)], Priority)]
+        if wrong:
+            names = ", ".join(f"{i.name}×{u.name}" for i, u in wrong)
+            raise ConfigurationError(f"priority matrix cells {names} are not Priority values")
 
     def priority(self, impact: Impact, urgency: Urgency) -> Priority:
         """The priority of a request with this impact and urgency."""

@@ -12,20 +12,19 @@ derived from the aggregate id and the sequence, so it is stable across retries a
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import ClassVar
 from uuid import UUID
 
 import attrs
 
-from aftersales.domain.events import event_id_for
+from aftersales.domain.kernel import AggregateEvent
 from aftersales.domain.values import Money
 from aftersales.domain.warranty import Exclusion, WarrantyBasis
 
 __all__ = [
-    "REPAIR_EVENT_TYPES",
     "AdditionalWorkApproved",
     "AdditionalWorkDeclined",
     "AdditionalWorkProposed",
+    "CatalogueEvent",
     "DelayNotified",
     "Delivered",
     "DepositReceived",
@@ -35,22 +34,26 @@ __all__ = [
     "EstimateApproved",
     "EstimateDeclined",
     "EstimateSent",
+    "FailedUnitReturned",
     "IntakeSigned",
     "OutsourcedEvent",
     "OutsourcingClosed",
     "OutsourcingOpened",
+    "PartAdded",
     "PartDeadOnArrival",
     "PartFitted",
     "PartIssued",
     "PartReturned",
     "PartsReceived",
     "PartsReleased",
+    "PartsReleasedFromOrder",
     "PartsReserved",
     "PartsReservedForOrder",
     "ProgressChecked",
     "QualityCheckRecorded",
     "ReadyForPickup",
     "ReceivedFromVendor",
+    "RepairEngineerAssigned",
     "RepairEvent",
     "RepairFinished",
     "RepairOrderClosed",
@@ -66,12 +69,14 @@ __all__ = [
     "Settled",
     "ShippedToVendor",
     "StockEvent",
+    "StockLocationOpened",
     "UnitReinspected",
     "UnrepairableDeclared",
     "VendorChased",
     "VendorChosen",
     "VendorFailed",
     "VendorGaveUp",
+    "VendorRegistered",
     "VendorReturned",
     "WaitingForParts",
     "WarrantyDetermined",
@@ -79,38 +84,60 @@ __all__ = [
 
 
 @attrs.frozen(kw_only=True)
-class RepairEvent:
-    """Base of every repair event; ``aggregate_id`` is the id of the ``aggregate`` it changed."""
+class RepairEvent(AggregateEvent):
+    """Base of the events of a depot repair order (R13)."""
 
-    aggregate: ClassVar[str] = "RepairOrder"
-    aggregate_id: UUID
-    sequence: int
-    occurred_at: datetime
-    actor_id: UUID
-
-    @property
-    def event_id(self) -> UUID:
-        """Stable id: the same change always has the same id (outbox de-duplication)."""
-        return event_id_for(self.aggregate_id, self.sequence)
-
-    @property
-    def name(self) -> str:
-        """The event's type name, e.g. ``"EstimateApproved"``."""
-        return type(self).__name__
+    __abstract_event__ = True
+    aggregate_type = "RepairOrder"
 
 
 @attrs.frozen(kw_only=True)
-class OutsourcedEvent(RepairEvent):
+class OutsourcedEvent(AggregateEvent):
     """Base of the events of an outsourced repair (R14)."""
 
-    aggregate: ClassVar[str] = "OutsourcedRepair"
+    __abstract_event__ = True
+    aggregate_type = "OutsourcedRepair"
 
 
 @attrs.frozen(kw_only=True)
-class StockEvent(RepairEvent):
+class StockEvent(AggregateEvent):
     """Base of the events of a stock location (R28)."""
 
-    aggregate: ClassVar[str] = "Stock"
+    __abstract_event__ = True
+    aggregate_type = "Stock"
+
+
+@attrs.frozen(kw_only=True)
+class CatalogueEvent(AggregateEvent):
+    """Base of the events of the parts catalogue and the vendor registry (R28, R14)."""
+
+    __abstract_event__ = True
+
+
+@attrs.frozen(kw_only=True)
+class PartAdded(CatalogueEvent):
+    """R28: a part joined the catalogue."""
+
+    aggregate_type = "Part"
+    sku: str
+    title: str  # the part's name (``name`` is the event's type name)
+
+
+@attrs.frozen(kw_only=True)
+class VendorRegistered(CatalogueEvent):
+    """R14: a repair station joined the vendor registry."""
+
+    aggregate_type = "Vendor"
+    vendor: str  # the vendor's name (``name`` is the event's type name)
+
+
+@attrs.frozen(kw_only=True)
+class StockLocationOpened(StockEvent):
+    """R28: a stock location (warehouse or engineer's stock) was opened."""
+
+    location: str  # the location's name (``name`` is the event's type name)
+    location_kind: str
+    engineer_id: UUID | None
 
 
 # --- depot repair (R13) -----------------------------------------------------------------------
@@ -126,6 +153,13 @@ class RepairOrderOpened(RepairEvent):
     customer_id: UUID
     promised_at: datetime
     progress_check_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class RepairEngineerAssigned(RepairEvent):
+    """R13: the engineer who works on the order."""
+
+    engineer_id: UUID
 
 
 @attrs.frozen(kw_only=True)
@@ -228,6 +262,16 @@ class WaitingForParts(RepairEvent):
 @attrs.frozen(kw_only=True)
 class PartsReservedForOrder(RepairEvent):
     """R28: a reservation for the order was made at a stock location."""
+
+    reservation_id: UUID
+    sku: str
+    quantity: int
+
+
+@attrs.frozen(kw_only=True)
+class PartsReleasedFromOrder(RepairEvent):
+    """R28: the unused rest of a reservation went back to stock; the order no longer counts
+    it as reserved."""
 
     reservation_id: UUID
     sku: str
@@ -339,6 +383,7 @@ class Settled(RepairEvent):
     total: Money
     paid: bool
     outlet: str
+    refund_due: Money
 
 
 @attrs.frozen(kw_only=True)
@@ -480,6 +525,13 @@ class VendorFailed(OutsourcedEvent):
 
 
 @attrs.frozen(kw_only=True)
+class FailedUnitReturned(OutsourcedEvent):
+    """R14: the unit a failed vendor held is back at the depot."""
+
+    vendor_id: UUID
+
+
+@attrs.frozen(kw_only=True)
 class OutsourcingClosed(OutsourcedEvent):
     """R14: the outsourced repair ended (``back_at_depot``, ``replacement_offered``...)."""
 
@@ -546,22 +598,3 @@ class PartDeadOnArrival(StockEvent):
     sku: str
     supplier_id: UUID | None
     replaced: bool
-
-
-REPAIR_EVENT_TYPES: dict[str, type[RepairEvent]] = {
-    cls.__name__: cls
-    for cls in (
-        RepairOrderOpened, IntakeSigned, Diagnosed, WarrantyDetermined, DiagnosisReopened,
-        EstimateSent, EstimateApproved, EstimateDeclined, RepairStarted, RepairWorkRecorded,
-        PartFitted, WaitingForParts, PartsReservedForOrder, RepairResumed,
-        AdditionalWorkProposed, AdditionalWorkApproved, AdditionalWorkDeclined, RepairFinished,
-        ReworkStarted, QualityCheckRecorded, ProgressChecked, DelayNotified, ReadyForPickup,
-        DepositReceived, DiscountApplied, Settled, Delivered, RepairOrderClosed,
-        UnrepairableDeclared,
-        ReplacementOffered, ReplacementAccepted, ReturnedUnrepaired, SentToVendor,
-        ReceivedFromVendor, VendorGaveUp, OutsourcingOpened, VendorChosen, ShippedToVendor,
-        VendorChased, VendorReturned, UnitReinspected, VendorFailed, OutsourcingClosed,
-        PartsReceived, PartsReserved, PartIssued, PartsReleased, PartReturned,
-        PartDeadOnArrival,
-    )
-}

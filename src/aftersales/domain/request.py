@@ -17,10 +17,17 @@ from uuid import UUID
 
 import attrs
 
-from aftersales.domain.events import DomainEvent
+from aftersales.domain.kernel import (
+    Aggregate,
+    AggregateKind,
+    QueryField,
+    RecordEntry,
+    clone_attrs,
+)
 from aftersales.domain.values import Category, Channel, Impact, Money, Priority, Urgency
 
 __all__ = [
+    "REQUESTS",
     "ContactLog",
     "DispatchApproval",
     "Job",
@@ -49,7 +56,8 @@ class RequestState(enum.StrEnum):
     CLOSED = "closed"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
-    HANDED_TO_DEPOT = "handed_to_depot"  # seam for depot repair (R13)
+    HANDED_TO_DEPOT = "handed_to_depot"  # the unit is to go to depot repair (R13)
+    AT_DEPOT = "at_depot"  # received at the depot under a repair order (R13)
 
 
 class RemoteState(enum.StrEnum):
@@ -90,25 +98,6 @@ class DispatchApproval(enum.StrEnum):
     def recorded(self) -> bool:
         """True once a supervisor's approval is on file."""
         return self in (DispatchApproval.APPROVED, DispatchApproval.RETRO_APPROVED)
-
-
-@attrs.frozen
-class RecordEntry:
-    """R9: one step of the record: who, when, what, from-state, to-state and a note.
-
-    ``workflow`` names the machine (``request``, ``remote``, ``onsite``) and ``subject_id`` the
-    entity it moved (the request itself or one of its jobs).
-    """
-
-    sequence: int
-    at: datetime
-    actor_id: UUID
-    workflow: str
-    subject_id: UUID
-    action: str
-    from_state: str | None
-    to_state: str
-    note: str = ""
 
 
 @attrs.frozen
@@ -154,35 +143,34 @@ class ServiceReport:
     remarks: str = ""
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
 class RemoteJob:
     """R11: a remote service job; every contact is recorded."""
 
     id: UUID
     engineer_id: UUID
     started_at: datetime
-    state: RemoteState = RemoteState.WORKING
+    state: str = attrs.field(default=RemoteState.WORKING, converter=str)
     contacts: list[ContactLog] = attrs.field(factory=list)
     kind: str = "remote"
 
     def clone(self) -> RemoteJob:
         """A copy whose lists can change without touching this one."""
-        return RemoteJob(
-            self.id, self.engineer_id, self.started_at, self.state, list(self.contacts)
-        )
+        copy: RemoteJob = clone_attrs(self)
+        return copy
 
     @property
     def finished(self) -> bool:
         """True in a final state."""
-        return self.state is not RemoteState.WORKING
+        return self.state != RemoteState.WORKING
 
     @property
     def succeeded(self) -> bool:
         """True if the job solved the problem."""
-        return self.state is RemoteState.RESOLVED
+        return self.state == RemoteState.RESOLVED
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
 class OnSiteJob:
     """R12: an on-site visit (and its revisits after a consultation)."""
 
@@ -190,7 +178,7 @@ class OnSiteJob:
     engineer_id: UUID
     planned_at: datetime
     promised_at: datetime | None = None
-    state: OnSiteState = OnSiteState.PLANNED
+    state: str = attrs.field(default=OnSiteState.PLANNED, converter=str)
     approval: DispatchApproval = DispatchApproval.MISSING
     approved_by: UUID | None = None
     need_confirmed_at: datetime | None = None
@@ -203,11 +191,8 @@ class OnSiteJob:
 
     def clone(self) -> OnSiteJob:
         """A copy whose lists can change without touching this one."""
-        return OnSiteJob(
-            self.id, self.engineer_id, self.planned_at, self.promised_at, self.state,
-            self.approval, self.approved_by, self.need_confirmed_at, list(self.arrivals),
-            list(self.work), list(self.reschedules), list(self.consultation_plans), self.report,
-        )
+        copy: OnSiteJob = clone_attrs(self)
+        return copy
 
     @property
     def finished(self) -> bool:
@@ -219,17 +204,21 @@ class OnSiteJob:
     @property
     def succeeded(self) -> bool:
         """True once the customer signed the service report."""
-        return self.state is OnSiteState.SIGNED_OFF
+        return self.state == OnSiteState.SIGNED_OFF
 
 
 Job = RemoteJob | OnSiteJob
 
 
-@attrs.define(eq=False)
-class ServiceRequest:
-    """A customer's request (客户问题): the aggregate root of the request flows."""
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
+class ServiceRequest(Aggregate):
+    """A customer's request (客户问题): the aggregate root of the request flows.
 
-    id: UUID
+    ``state`` is a state of the ``request`` workflow (the shipped ones are the values of
+    :class:`RequestState`; an extended workflow may add its own). ``repair_order_id`` names
+    the depot repair order while the unit is at the depot (R13).
+    """
+
     number: str  # R7: unique, human-readable service number
     customer_id: UUID
     category: Category
@@ -240,26 +229,12 @@ class ServiceRequest:
     summary: str
     registered_at: datetime
     equipment_id: UUID | None = None
-    state: RequestState = RequestState.REGISTERED
+    state: str = attrs.field(default=RequestState.REGISTERED, converter=str)
     department: str | None = None
     engineer_id: UUID | None = None
     jobs: list[Job] = attrs.field(factory=list)
-    record: list[RecordEntry] = attrs.field(factory=list)
     customer_confirmed_at: datetime | None = None
-    version: int = 0
-    event_sequence: int = 0
-    pending_events: list[DomainEvent] = attrs.field(
-        factory=list, init=False, repr=False, alias="_pending_events"
-    )
-
-    def clone(self) -> ServiceRequest:
-        """A working copy: same values, independent lists, no pending events."""
-        return ServiceRequest(
-            self.id, self.number, self.customer_id, self.category, self.channel, self.impact,
-            self.urgency, self.priority, self.summary, self.registered_at, self.equipment_id,
-            self.state, self.department, self.engineer_id, [j.clone() for j in self.jobs],
-            list(self.record), self.customer_confirmed_at, self.version, self.event_sequence,
-        )
+    repair_order_id: UUID | None = None
 
     @property
     def current_job(self) -> Job | None:
@@ -280,7 +255,7 @@ class ServiceRequest:
     def onsite_approvals_recorded(self) -> bool:
         """R12: no on-site job went out on the emergency path without its approval recorded."""
         return not any(
-            isinstance(j, OnSiteJob) and j.approval is DispatchApproval.EMERGENCY_PENDING
+            isinstance(j, OnSiteJob) and j.approval == DispatchApproval.EMERGENCY_PENDING
             for j in self.jobs
         )
 
@@ -295,15 +270,29 @@ class ServiceRequest:
         """R12: an emergency dispatch is still waiting for its approval to be recorded."""
         return not self.onsite_approvals_recorded
 
-    def append_record(self, entry: RecordEntry) -> None:
-        """R9: append one step; the record is never rewritten."""
-        self.record.append(entry)
 
-    def next_sequence(self) -> int:
-        """The sequence number for the next event of this aggregate (ordered, no gaps)."""
-        self.event_sequence += 1
-        return self.event_sequence
-
-    def emit(self, event: DomainEvent) -> None:
-        """Queue a domain event for the unit of work to collect."""
-        self.pending_events.append(event)
+REQUESTS: AggregateKind[ServiceRequest] = AggregateKind(
+    cls=ServiceRequest,
+    entity="ServiceRequest",
+    table="service_requests",
+    fields=[
+        QueryField("number", str, unique=True, max_length=64),
+        QueryField("customer_id", UUID),
+        QueryField("equipment_id", UUID),
+        QueryField("engineer_id", UUID),
+        QueryField("state", str, max_length=64),
+        QueryField("priority", int),
+        QueryField("registered_at", datetime),
+    ],
+    order_by=["registered_at", "number"],
+    indexes=[
+        ("state", "priority", "registered_at", "number"),
+        ("customer_id", "state"),
+        ("engineer_id", "state"),
+    ],
+    number_prefix="SR",
+    owner_field="customer_id",
+    assignee_field="engineer_id",
+    workflows=["request", "remote", "onsite"],
+    description="service requests (R5-R12)",
+)

@@ -2,19 +2,22 @@
 
 >>> from aftersales.workflows import WORKFLOWS, check_workflow
 >>> sorted(WORKFLOWS)
-['depot', 'onsite', 'outsourced', 'remote', 'request']
+['depot', 'directory', 'file', 'onsite', 'outsourced', 'remote', 'request']
 >>> [check_workflow(w.definition) for w in WORKFLOWS.values()]
-[[], [], [], [], []]
+[[], [], [], [], [], [], []]
 """
 
 from aftersales.workflows.core import (
+    Guard,
     MustPassThrough,
     RequiresCondition,
     Transition,
     Workflow,
     WorkflowDefinition,
+    active,
     check_workflow,
     replay_record,
+    using,
     verify_workflow,
 )
 from aftersales.workflows.definitions import ONSITE, REMOTE, REQUEST
@@ -24,6 +27,7 @@ from aftersales.workflows.outsourced import (
     OUTSOURCED_FLOW,
     verify_outsourced_record,
 )
+from aftersales.workflows.records import RECORD_WORKFLOWS
 from aftersales.workflows.steps import (
     ONSITE_FLOW,
     REMOTE_FLOW,
@@ -33,7 +37,7 @@ from aftersales.workflows.steps import (
 )
 
 #: Every shipped workflow by name: ``aftersales diagram NAME`` draws any of them.
-WORKFLOWS: dict[str, Workflow] = {**REQUEST_WORKFLOWS, **REPAIR_WORKFLOWS}
+WORKFLOWS: dict[str, Workflow] = {**REQUEST_WORKFLOWS, **REPAIR_WORKFLOWS, **RECORD_WORKFLOWS}
 
 __all__ = [
     "DEPOT",
@@ -42,6 +46,7 @@ __all__ = [
     "ONSITE_FLOW",
     "OUTSOURCED",
     "OUTSOURCED_FLOW",
+    "RECORD_WORKFLOWS",
     "REMOTE",
     "REMOTE_FLOW",
     "REPAIR_WORKFLOWS",
@@ -49,13 +54,16 @@ __all__ = [
     "REQUEST_FLOW",
     "REQUEST_WORKFLOWS",
     "WORKFLOWS",
+    "Guard",
     "MustPassThrough",
     "RequiresCondition",
     "Transition",
     "Workflow",
     "WorkflowDefinition",
+    "active",
     "check_workflow",
     "replay_record",
+    "using",
     "verify_outsourced_record",
     "verify_record",
     "verify_repair_record",

@@ -7,15 +7,18 @@ exactly one module-level :class:`transitions.Machine` per workflow kind (``model
 
 from __future__ import annotations
 
-import enum
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import attrs
 from transitions import Machine
 
+from aftersales.domain.kernel import verify_chain
 from aftersales.errors import (
+    ConfigurationError,
     GuardFailed,
     InvalidTransition,
     ValidationError,
@@ -23,13 +26,16 @@ from aftersales.errors import (
 )
 
 __all__ = [
+    "Guard",
     "MustPassThrough",
     "RequiresCondition",
     "Transition",
     "Workflow",
     "WorkflowDefinition",
+    "active",
     "check_workflow",
     "replay_record",
+    "using",
     "verify_workflow",
 ]
 
@@ -97,6 +103,50 @@ class WorkflowDefinition:
     guarantees: tuple[Guarantee, ...] = attrs.field(default=(), converter=_guarantees)
     condition_reasons: Mapping[str, str] = attrs.field(factory=dict)
     description: str = ""
+
+    def extend(
+        self,
+        *,
+        name: str | None = None,
+        states: Iterable[str] = (),
+        transitions: Iterable[Transition] = (),
+        finals: Iterable[str] = (),
+        guarantees: Iterable[Guarantee] = (),
+        conditions: Mapping[str, Iterable[str]] | None = None,
+        condition_reasons: Mapping[str, str] | None = None,
+        remove: Iterable[tuple[str, str]] = (),
+        description: str | None = None,
+    ) -> WorkflowDefinition:
+        """A new definition: this one with more ``states``, ``transitions``, ``finals`` and
+        ``guarantees``; ``conditions`` adds guards to every transition of a trigger
+        (``{"approve": ["second_approval"]}``); ``remove`` drops the ``(trigger, source)``
+        edges given. Check the result with :func:`check_workflow` (a :class:`Workflow`
+        refuses it otherwise)."""
+        extra = {k: tuple(v) for k, v in (conditions or {}).items()}
+        dropped = set(remove)
+        kept: list[Transition] = []
+        for t in self.transitions:
+            sources = tuple(s for s in t.sources if (t.trigger, s) not in dropped)
+            if not sources:
+                continue
+            more = tuple(c for c in extra.get(t.trigger, ()) if c not in t.conditions)
+            kept.append(attrs.evolve(t, sources=sources, conditions=(*t.conditions, *more)))
+        added = [
+            attrs.evolve(t, conditions=(
+                *t.conditions, *(c for c in extra.get(t.trigger, ()) if c not in t.conditions)
+            ))
+            for t in transitions
+        ]
+        return WorkflowDefinition(
+            name=name or self.name,
+            states=(*self.states, *(s for s in states if s not in self.states)),
+            initial=self.initial,
+            finals=self.finals | frozenset(finals),
+            transitions=(*kept, *added),
+            guarantees=(*self.guarantees, *guarantees),
+            condition_reasons={**self.condition_reasons, **(condition_reasons or {})},
+            description=self.description if description is None else description,
+        )
 
     def triggers(self) -> list[str]:
         """Every trigger name, in declaration order, without repeats."""
@@ -238,40 +288,73 @@ def verify_workflow(definition: WorkflowDefinition) -> WorkflowDefinition:
     return definition
 
 
+Guard = Callable[[Any, Any], bool]
+"""A guard: ``guard(subject, aggregate) -> bool`` (the entity the transition moves and the
+aggregate it belongs to, often the same object)."""
+
+
+def _attribute_guard(name: str) -> Guard:
+    def holds(subject: Any, _aggregate: Any) -> bool:
+        try:
+            value: Any = getattr(subject, name)
+        except AttributeError:
+            raise ConfigurationError(
+                f"guard {name!r}: {type(subject).__name__} has no such attribute and the "
+                "workflow was given no guard function of that name"
+            ) from None
+        if callable(value):
+            value = value()
+        return bool(value)
+
+    holds.__name__ = name
+    return holds
+
+
 class Workflow:
     """A verified definition plus its single shared :class:`transitions.Machine`.
 
-    Entities keep their state in ``state`` as a member of ``state_enum``; they are never added
-    to the machine: :meth:`fire` triggers the machine's event on the entity directly.
+    Entities keep their state in ``state`` (a string: one of the definition's states); they
+    are never added to the machine: :meth:`fire` triggers the machine's event on the entity
+    directly. A condition named in a transition is looked up in ``guards`` (functions of
+    ``(subject, aggregate)``), else read as a boolean attribute (or method) of the subject.
     """
 
     def __init__(
         self,
         definition: WorkflowDefinition,
-        state_enum: type[enum.StrEnum],
         entity_name: str,
+        guards: Mapping[str, Guard] | None = None,
     ) -> None:
         verify_workflow(definition)
-        if {s.value for s in state_enum} != set(definition.states):
-            raise WorkflowDefinitionError(
-                definition.name, ["the state enum and the definition list different states"]
-            )
         self.definition = definition
-        self.state_enum = state_enum
         self.entity_name = entity_name
+        given = dict(guards or {})
+        self.guards: dict[str, Guard] = {
+            name: given.get(name) or _attribute_guard(name)
+            for t in definition.transitions for name in t.conditions
+        }
+        unknown = sorted(set(given) - set(self.guards))
+        if unknown:
+            raise WorkflowDefinitionError(
+                definition.name, [f"guard {name!r} is on no transition" for name in unknown]
+            )
         self._allowed: dict[tuple[str, str], Transition] = {
             (s, t.trigger): t for s, _, t in definition.edges()
         }
+        self._by_trigger: dict[str, list[Transition]] = {}
+        for t in definition.transitions:
+            self._by_trigger.setdefault(t.trigger, []).append(t)
+        self.states: frozenset[str] = frozenset(definition.states)
         self.machine = Machine(
             model=None,
-            states=list(state_enum),
-            initial=state_enum(definition.initial),
+            states=list(definition.states),
+            initial=definition.initial,
             transitions=[
                 {
                     "trigger": t.trigger,
-                    "source": [state_enum(s) for s in t.sources],
-                    "dest": state_enum(t.dest),
-                    "conditions": list(t.conditions),
+                    "source": list(t.sources),
+                    "dest": t.dest,
+                    "conditions": [self.guards[c] for c in t.conditions],
                 }
                 for t in definition.transitions
             ],
@@ -286,52 +369,85 @@ class Workflow:
         return self.definition.name
 
     @property
-    def initial(self) -> enum.StrEnum:
+    def initial(self) -> str:
         """The initial state."""
-        return self.state_enum(self.definition.initial)
+        return self.definition.initial
 
     def transition_for(self, state: str, trigger: str) -> Transition | None:
         """The transition ``trigger`` takes from ``state``, or None."""
         return self._allowed.get((state, trigger))
 
-    def check(self, entity: Any, trigger: str, entity_id: Any = None) -> Transition:
-        """Raise InvalidTransition/GuardFailed unless ``trigger`` can fire on ``entity`` now."""
-        state = entity.state
-        t = self._allowed.get((state, trigger))
-        if t is None:
-            raise InvalidTransition(
-                self.entity_name, entity_id if entity_id is not None else entity.id,
-                str(state), trigger.replace("_", " "),
-            )
-        for cond in t.conditions:
-            if not _holds(entity, cond):
-                raise GuardFailed(
-                    self.entity_name, entity_id if entity_id is not None else entity.id,
-                    str(state), trigger.replace("_", " "),
-                    self.definition.condition_reasons.get(cond, f"{cond} does not hold"),
-                )
-        return t
+    def _reason(self, condition: str) -> str:
+        return self.definition.condition_reasons.get(condition, f"{condition} does not hold")
 
-    def fire(self, entity: Any, trigger: str, entity_id: Any = None) -> tuple[str, str]:
+    def refusal(
+        self, entity: Any, trigger: str, entity_id: Any = None, aggregate: Any = None
+    ) -> InvalidTransition | None:
+        """Why ``trigger`` cannot fire on ``entity`` now (every missing precondition: the
+        states it needs and the guards that fail), or None when it can."""
+        state = str(entity.state)
+        label = entity_id if entity_id is not None else entity.id
+        action = trigger.replace("_", " ")
+        whole = aggregate if aggregate is not None else entity
+        t = self._allowed.get((state, trigger))
+        if t is not None:
+            failing = [c for c in t.conditions if not self.guards[c](entity, whole)]
+            if not failing:
+                return None
+            return GuardFailed(
+                self.entity_name, label, state, action,
+                "; ".join(self._reason(c) for c in failing), codes=tuple(failing),
+            )
+        candidates = self._by_trigger.get(trigger, [])
+        reasons: list[str] = []
+        codes: list[str] = []
+        if candidates:
+            sources = sorted({s for c in candidates for s in c.sources})
+            reasons.append(f"needs state {' or '.join(sources)}")
+            codes.append("state")
+            for c in candidates:
+                for condition in c.conditions:
+                    if condition in codes:
+                        continue
+                    try:
+                        holds = self.guards[condition](entity, whole)
+                    except Exception:  # a guard meant for another state may not apply here
+                        continue
+                    if not holds:
+                        reasons.append(self._reason(condition))
+                        codes.append(condition)
+        else:
+            reasons.append(f"{self.name} has no action {trigger!r}")
+            codes.append("unknown_action")
+        return InvalidTransition(
+            self.entity_name, label, state, action, reasons=tuple(reasons), codes=tuple(codes)
+        )
+
+    def check(
+        self, entity: Any, trigger: str, entity_id: Any = None, aggregate: Any = None
+    ) -> Transition:
+        """Raise InvalidTransition/GuardFailed unless ``trigger`` can fire on ``entity`` now."""
+        refused = self.refusal(entity, trigger, entity_id, aggregate)
+        if refused is not None:
+            raise refused
+        return self._allowed[(str(entity.state), trigger)]
+
+    def fire(
+        self, entity: Any, trigger: str, entity_id: Any = None, aggregate: Any = None
+    ) -> tuple[str, str]:
         """Trigger ``trigger`` on ``entity``; return (from, to); a refusal changes nothing."""
         before = entity.state
-        if (before, trigger) not in self._allowed or not isinstance(before, self.state_enum):
-            if not isinstance(before, self.state_enum):
-                raise ValidationError(
-                    self.entity_name, "state", f"{before!r} is not a {self.state_enum.__name__}"
-                )
-            self.check(entity, trigger, entity_id)
-        if not self._events[trigger].trigger(entity):
-            self.check(entity, trigger, entity_id)  # raises GuardFailed with the reason
+        if not isinstance(before, str) or before not in self.states:
+            raise ValidationError(
+                self.entity_name, "state", f"{before!r} is not a state of {self.name}"
+            )
+        whole = aggregate if aggregate is not None else entity
+        if (before, trigger) not in self._allowed or not self._events[trigger].trigger(
+            entity, entity, whole
+        ):
+            self.check(entity, trigger, entity_id, aggregate)  # raises with every reason
             raise AssertionError("unreachable")  # pragma: no cover
         return str(before), str(entity.state)
-
-
-def _holds(entity: Any, condition: str) -> bool:
-    value: Any = getattr(entity, condition)
-    if isinstance(value, Callable):  # type: ignore[arg-type]
-        value = value()
-    return bool(value)
 
 
 def replay_record(
@@ -339,15 +455,15 @@ def replay_record(
 ) -> list[str]:
     """R9: replay a record of steps against the workflows; return every inconsistency.
 
-    ``record`` holds entries with ``sequence``, ``workflow``, ``subject_id``, ``action``,
-    ``from_state`` and ``to_state`` (see :class:`aftersales.domain.RecordEntry`); each
-    subject (an entity with ``id`` and ``state``) must end where its entries leave it.
+    ``record`` holds :class:`~aftersales.domain.kernel.RecordEntry` values. The record must
+    be intact (sequence numbers 1, 2, 3 ... and every digest chained to the one before:
+    :func:`~aftersales.domain.kernel.verify_chain`); each subject's entries must start from
+    nothing in its workflow's initial state, chain from-state to to-state, take only
+    transitions its workflow defines, and end in the subject's current state.
     """
-    problems: list[str] = []
+    problems: list[str] = verify_chain(record)
     last: dict[Any, str] = {}
     for index, entry in enumerate(record, start=1):
-        if entry.sequence != index:
-            problems.append(f"entry {index} has sequence {entry.sequence}")
         flow = flows.get(entry.workflow)
         if flow is None:
             problems.append(f"entry {index} names unknown workflow {entry.workflow!r}")
@@ -378,3 +494,29 @@ def replay_record(
                 f"but it is {str(subject.state)!r}"
             )
     return problems
+
+
+#: The workflows of the desk whose command is running (None: the shipped ones).
+_ACTIVE: ContextVar[Mapping[str, Workflow] | None] = ContextVar("aftersales_workflows",
+                                                                 default=None)
+
+
+@contextmanager
+def using(workflows: Mapping[str, Workflow]) -> Iterator[None]:
+    """Run the steps inside the block with ``workflows`` (by name) instead of the shipped ones:
+    how a desk applies its own, extended workflows to its commands only (thread- and
+    task-local)."""
+    token = _ACTIVE.set(workflows)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
+def active(default: Workflow) -> Workflow:
+    """The workflow named like ``default`` that the running command uses: the desk's own if
+    it registered one under that name, else ``default``."""
+    chosen = _ACTIVE.get()
+    if chosen is None:
+        return default
+    return chosen.get(default.name, default)

@@ -13,6 +13,7 @@ from aftersales.workflows.core import (
 __all__ = ["ONSITE", "REMOTE", "REQUEST"]
 
 R = RequestState
+# Cancellable: not while the unit is at the depot (R13: the repair order must finish first).
 _OPEN = (R.REGISTERED, R.ROUTED, R.ASSIGNED, R.IN_PROGRESS, R.HANDED_TO_DEPOT)
 
 REQUEST = WorkflowDefinition(
@@ -27,7 +28,8 @@ REQUEST = WorkflowDefinition(
         Transition("assign", [R.REGISTERED, R.ROUTED, R.ASSIGNED], R.ASSIGNED, rule="R11,R12"),
         Transition("start", [R.ASSIGNED], R.IN_PROGRESS, rule="R11,R12"),
         Transition("hand_to_depot", [R.IN_PROGRESS], R.HANDED_TO_DEPOT, rule="R11,R12,R13"),
-        Transition("depot_completed", [R.HANDED_TO_DEPOT], R.RESOLVED, rule="R13"),
+        Transition("depot_intake", [R.HANDED_TO_DEPOT], R.AT_DEPOT, rule="R13"),
+        Transition("depot_completed", [R.AT_DEPOT], R.RESOLVED, rule="R13"),
         Transition(
             "resolve", [R.IN_PROGRESS], R.RESOLVED, ["current_job_succeeded"], rule="R11,R12"
         ),
@@ -36,7 +38,8 @@ REQUEST = WorkflowDefinition(
         Transition("close", [R.CONFIRMED], R.CLOSED, ["onsite_approvals_recorded"], rule="R10,R12"),
         *[
             Transition("retro_approve", [s], s, ["emergency_approval_pending"], rule="R12")
-            for s in (R.ASSIGNED, R.IN_PROGRESS, R.HANDED_TO_DEPOT, R.RESOLVED, R.CONFIRMED)
+            for s in (R.ASSIGNED, R.IN_PROGRESS, R.HANDED_TO_DEPOT, R.AT_DEPOT, R.RESOLVED,
+                      R.CONFIRMED)
         ],
         Transition("reject", [R.REGISTERED, R.ROUTED], R.REJECTED, rule="R7"),
         Transition("cancel", _OPEN, R.CANCELLED, ["onsite_approvals_recorded"]),
@@ -46,6 +49,7 @@ REQUEST = WorkflowDefinition(
         RequiresCondition(R.CLOSED, "onsite_approvals_recorded", rule="R12"),
         RequiresCondition(R.CANCELLED, "onsite_approvals_recorded", rule="R12"),
         MustPassThrough(R.IN_PROGRESS, [R.ASSIGNED], rule="R7"),
+        MustPassThrough(R.AT_DEPOT, [R.HANDED_TO_DEPOT], rule="R13"),
     ],
     condition_reasons={
         "current_job_succeeded": "the current job has not solved the problem",

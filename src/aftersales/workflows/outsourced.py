@@ -20,6 +20,7 @@ from uuid import UUID
 import attrs
 
 from aftersales.domain import repair_events as rev
+from aftersales.domain.records import Actor
 from aftersales.domain.repair import (
     Chase,
     OutsourcedRepair,
@@ -33,8 +34,7 @@ from aftersales.domain.repair import (
     VendorAttempt,
     next_vendor_chase,
 )
-from aftersales.domain.request import RecordEntry
-from aftersales.domain.values import Actor
+from aftersales.domain.values import check_text
 from aftersales.domain.values import require_aware as _require_aware
 from aftersales.errors import GuardFailed, ValidationError
 from aftersales.workflows.core import (
@@ -43,6 +43,7 @@ from aftersales.workflows.core import (
     Transition,
     Workflow,
     WorkflowDefinition,
+    active,
     replay_record,
 )
 
@@ -52,6 +53,7 @@ __all__ = [
     "back_to_depot",
     "chase_vendor",
     "choose_vendor",
+    "failed_unit_returned",
     "give_up",
     "offer_replacement",
     "open_outsourced",
@@ -77,12 +79,17 @@ OUTSOURCED = WorkflowDefinition(
                    ["attempts_left"], rule="R14"),
         Transition("ship", [OS.VENDOR_CHOSEN], OS.AT_VENDOR, rule="R14"),
         Transition("chase", [OS.AT_VENDOR], OS.AT_VENDOR, rule="R15"),
+        Transition("chase", [OS.FAILED_AT_VENDOR], OS.FAILED_AT_VENDOR, rule="R14,R15"),
         Transition("vendor_returned", [OS.AT_VENDOR], OS.RETURNED, rule="R14"),
         Transition("reinspect", [OS.RETURNED], OS.RETURNED, rule="R14,R13"),
         Transition("back_to_depot", [OS.RETURNED], OS.BACK_AT_DEPOT, ["reinspection_passed"],
                    rule="R14"),
-        Transition("vendor_failed", [OS.VENDOR_CHOSEN, OS.AT_VENDOR, OS.RETURNED], OS.VENDOR_FAILED,
+        Transition("vendor_failed", [OS.VENDOR_CHOSEN, OS.RETURNED], OS.VENDOR_FAILED,
                    rule="R14"),
+        # R14: a vendor that gives up still holds the unit: it stays in the return ledger
+        # until it is back at the depot.
+        Transition("vendor_failed", [OS.AT_VENDOR], OS.FAILED_AT_VENDOR, rule="R14"),
+        Transition("failed_unit_returned", [OS.FAILED_AT_VENDOR], OS.VENDOR_FAILED, rule="R14"),
         Transition("offer_replacement", [OS.VENDOR_FAILED], OS.REPLACEMENT_OFFERED, rule="R14,R21"),
         Transition("give_up", [OS.VENDOR_FAILED], OS.UNREPAIRED, rule="R14"),
     ],
@@ -91,6 +98,7 @@ OUTSOURCED = WorkflowDefinition(
         RequiresCondition(OS.BACK_AT_DEPOT, "reinspection_passed", rule="R14"),
         RequiresCondition(OS.VENDOR_CHOSEN, "attempts_left", rule="R14"),
         MustPassThrough(OS.AT_VENDOR, [OS.VENDOR_CHOSEN], rule="R14"),
+        MustPassThrough(OS.VENDOR_FAILED, [OS.VENDOR_CHOSEN], rule="R14"),
     ],
     condition_reasons={
         "attempts_left": "R14: the policy's maximum number of vendors has been tried",
@@ -98,18 +106,14 @@ OUTSOURCED = WorkflowDefinition(
     },
 )
 
-OUTSOURCED_FLOW = Workflow(OUTSOURCED, OutsourcedState, "OutsourcedRepair")
+OUTSOURCED_FLOW = Workflow(OUTSOURCED, "OutsourcedRepair")
 
 _ENTITY = "OutsourcedRepair"
-_E = TypeVar("_E", bound=rev.RepairEvent)
+_E = TypeVar("_E", bound=rev.OutsourcedEvent)
 
 
 def _text(field: str, value: object, *, required: bool = True) -> str:
-    if not isinstance(value, str):
-        raise ValidationError(_ENTITY, field, f"expected text, got {type(value).__name__}")
-    if required and not value.strip():
-        raise ValidationError(_ENTITY, field, "must not be blank")
-    return value
+    return check_text(_ENTITY, field, value, required=required)
 
 
 def _uuid(field: str, value: object) -> UUID:
@@ -153,12 +157,9 @@ def qc_results(
 
 def _record(repair: OutsourcedRepair, action: str, before: str | None, after: str,
             actor: Actor, at: datetime, note: str) -> None:
-    repair.append_record(
-        RecordEntry(
-            sequence=len(repair.record) + 1, at=at, actor_id=actor.id,
-            workflow=OUTSOURCED_FLOW.name, subject_id=repair.id, action=action,
-            from_state=before, to_state=after, note=note,
-        )
+    repair.record_step(
+        at=at, actor_id=actor.id, workflow=active(OUTSOURCED_FLOW).name, subject_id=repair.id,
+        action=action, from_state=before, to_state=after, note=note,
     )
 
 
@@ -167,19 +168,18 @@ def _label(repair: OutsourcedRepair) -> str:
 
 
 def _check(repair: OutsourcedRepair, trigger: str) -> None:
-    OUTSOURCED_FLOW.check(repair, trigger, _label(repair))
+    active(OUTSOURCED_FLOW).check(repair, trigger, _label(repair))
 
 
 def _fire(repair: OutsourcedRepair, trigger: str, actor: Actor, at: datetime, note: str = "") -> (
     None
 ):
-    before, after = OUTSOURCED_FLOW.fire(repair, trigger, _label(repair))
+    before, after = active(OUTSOURCED_FLOW).fire(repair, trigger, _label(repair))
     _record(repair, trigger, before, after, actor, at, note)
 
 
 def _emit(repair: OutsourcedRepair, cls: type[_E], actor: Actor, at: datetime, **kw: Any) -> None:
-    repair.emit(cls(aggregate_id=repair.id, sequence=repair.next_sequence(), occurred_at=at,
-                    actor_id=actor.id, **kw))
+    repair.emit(cls, actor_id=actor.id, at=at, **kw)
 
 
 def _refuse(repair: OutsourcedRepair, action: str, reason: str) -> GuardFailed:
@@ -222,6 +222,7 @@ def open_outsourced(
         equipment_id=order.equipment_id, opened_at=at, maker_warranty=in_maker_warranty,
         beyond_local_ability=beyond_local_ability, reason=reason,
         max_attempts=policy.max_vendor_attempts, qc_checklist=order.qc_checklist,
+        customer_id=order.customer_id, engineer_id=order.engineer_id,
     )
     _record(repair, "open", None, repair.state, actor, at, reason)
     _emit(repair, rev.OutsourcingOpened, actor, at, order_id=order.id,
@@ -367,10 +368,26 @@ def record_vendor_failure(
     assert attempt is not None
     _fire(repair, "vendor_failed", actor, at, reason)
     repair.replace_attempt(attrs.evolve(attempt, failure=reason))
-    repair.next_chase_at = None
+    if repair.state != OutsourcedState.FAILED_AT_VENDOR:
+        repair.next_chase_at = None  # the unit is not out: nobody to chase
     left = repair.max_attempts - len(repair.attempts)
     _emit(repair, rev.VendorFailed, actor, at, vendor_id=attempt.vendor_id, reason=reason,
           attempts_left=left)
+
+
+def failed_unit_returned(
+    repair: OutsourcedRepair, *, actor: Actor, at: datetime, note: str = ""
+) -> None:
+    """R14: the unit a failed vendor held is back at the depot (it leaves the return ledger);
+    another vendor may now be chosen."""
+    _text("note", note, required=False)
+    _common(actor, at)
+    _fire(repair, "failed_unit_returned", actor, at, note)
+    attempt = repair.current_attempt
+    assert attempt is not None
+    repair.replace_attempt(attrs.evolve(attempt, returned_at=at))
+    repair.next_chase_at = None
+    _emit(repair, rev.FailedUnitReturned, actor, at, vendor_id=attempt.vendor_id)
 
 
 def offer_replacement(
@@ -395,4 +412,5 @@ def give_up(repair: OutsourcedRepair, *, reason: str, actor: Actor, at: datetime
 
 def verify_outsourced_record(repair: OutsourcedRepair) -> list[str]:
     """R9: replay the outsourced repair's record; return every inconsistency (empty if clean)."""
-    return replay_record(repair.record, [repair], {OUTSOURCED_FLOW.name: OUTSOURCED_FLOW})
+    flow = active(OUTSOURCED_FLOW)
+    return replay_record(repair.record, [repair], {flow.name: flow})

@@ -7,31 +7,30 @@ anything: every check runs before the first mutation.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
 from aftersales.domain import events as ev
 from aftersales.domain.priority import PriorityMatrix
+from aftersales.domain.records import Actor
 from aftersales.domain.request import (
     ContactLog,
     DispatchApproval,
     Job,
     OnSiteJob,
-    OnSiteState,
-    RecordEntry,
     RemoteJob,
-    RemoteState,
     RequestState,
     Reschedule,
     ServiceReport,
     ServiceRequest,
     WorkEntry,
 )
-from aftersales.domain.values import Actor, Category, Channel, Impact, Money, Urgency
+from aftersales.domain.values import Category, Channel, Impact, Money, Urgency, check_text
 from aftersales.domain.values import require_aware as _aware
 from aftersales.errors import InvalidTransition, ValidationError
-from aftersales.workflows.core import Workflow, replay_record
+from aftersales.workflows.core import Workflow, active, replay_record
 from aftersales.workflows.definitions import ONSITE, REMOTE, REQUEST
 
 __all__ = [
@@ -42,25 +41,21 @@ __all__ = [
     "verify_record",
 ]
 
-REQUEST_FLOW = Workflow(REQUEST, RequestState, "ServiceRequest")
-REMOTE_FLOW = Workflow(REMOTE, RemoteState, "RemoteJob")
-ONSITE_FLOW = Workflow(ONSITE, OnSiteState, "OnSiteJob")
+REQUEST_FLOW = Workflow(REQUEST, "ServiceRequest")
+REMOTE_FLOW = Workflow(REMOTE, "RemoteJob")
+ONSITE_FLOW = Workflow(ONSITE, "OnSiteJob")
 
 #: The request flows by name (the full registry is :data:`aftersales.workflows.WORKFLOWS`).
 REQUEST_WORKFLOWS: dict[str, Workflow] = {
     w.name: w for w in (REQUEST_FLOW, REMOTE_FLOW, ONSITE_FLOW)
 }
 
-_E = TypeVar("_E", bound=ev.DomainEvent)
+_E = TypeVar("_E", bound=ev.RequestEvent)
 _ENTITY = "ServiceRequest"
 
 
 def _text(field: str, value: object, *, required: bool = True) -> str:
-    if not isinstance(value, str):
-        raise ValidationError(_ENTITY, field, f"expected text, got {type(value).__name__}")
-    if required and not value.strip():
-        raise ValidationError(_ENTITY, field, "must not be blank")
-    return value
+    return check_text(_ENTITY, field, value, required=required)
 
 
 def _uuid(field: str, value: object) -> UUID:
@@ -79,11 +74,9 @@ def _record(
     request: ServiceRequest, flow: Workflow, subject_id: UUID, action: str,
     before: str | None, after: str, actor: Actor, at: datetime, note: str,
 ) -> None:
-    request.append_record(
-        RecordEntry(
-            sequence=len(request.record) + 1, at=at, actor_id=actor.id, workflow=flow.name,
-            subject_id=subject_id, action=action, from_state=before, to_state=after, note=note,
-        )
+    request.record_step(
+        at=at, actor_id=actor.id, workflow=flow.name, subject_id=subject_id, action=action,
+        from_state=before, to_state=after, note=note,
     )
 
 
@@ -92,17 +85,12 @@ def _fire(
     actor: Actor, at: datetime, note: str = "",
 ) -> None:
     label = request.number if subject is request else f"{subject.id} of {request.number}"
-    before, after = flow.fire(subject, trigger, label)
+    before, after = flow.fire(subject, trigger, label, request)
     _record(request, flow, subject.id, trigger, before, after, actor, at, note)
 
 
 def _emit(request: ServiceRequest, cls: type[_E], actor: Actor, at: datetime, **kw: Any) -> _E:
-    event = cls(
-        request_id=request.id, sequence=request.next_sequence(), occurred_at=at,
-        actor_id=actor.id, **kw,
-    )
-    request.emit(event)
-    return event
+    return request.emit(cls, actor_id=actor.id, at=at, **kw)
 
 
 def _active(request: ServiceRequest, kind: type[Job], action: str) -> Any:
@@ -142,7 +130,9 @@ def register(
         channel=channel, impact=impact, urgency=urgency, priority=priority, summary=summary,
         registered_at=at, equipment_id=equipment_id,
     )
-    _record(request, REQUEST_FLOW, request.id, "register", None, request.state, actor, at, "")
+    _record(
+        request, active(REQUEST_FLOW), request.id, "register", None, request.state, actor, at, ""
+    )
     _emit(
         request, ev.RequestRegistered, actor, at, number=number, customer_id=customer_id,
         equipment_id=equipment_id, category=category, channel=channel, priority=priority,
@@ -154,8 +144,8 @@ def route(request: ServiceRequest, *, department: str, actor: Actor, at: datetim
     """R7: route the request to a department."""
     _text("department", department)
     _aware(_ENTITY, "at", at)
-    REQUEST_FLOW.check(request, "route", request.number)
-    _fire(request, REQUEST_FLOW, request, "route", actor, at, department)
+    active(REQUEST_FLOW).check(request, "route", request.number, request)
+    _fire(request, active(REQUEST_FLOW), request, "route", actor, at, department)
     request.department = department
     _emit(request, ev.RequestRouted, actor, at, department=department)
 
@@ -164,8 +154,8 @@ def assign(request: ServiceRequest, *, engineer_id: UUID, actor: Actor, at: date
     """R11/R12: hand the task sheet to an engineer (or reassign it)."""
     _uuid("engineer_id", engineer_id)
     _aware(_ENTITY, "at", at)
-    REQUEST_FLOW.check(request, "assign", request.number)
-    _fire(request, REQUEST_FLOW, request, "assign", actor, at, str(engineer_id))
+    active(REQUEST_FLOW).check(request, "assign", request.number, request)
+    _fire(request, active(REQUEST_FLOW), request, "assign", actor, at, str(engineer_id))
     request.engineer_id = engineer_id
     _emit(request, ev.EngineerAssigned, actor, at, engineer_id=engineer_id)
 
@@ -174,7 +164,7 @@ def reject(request: ServiceRequest, *, reason: str, actor: Actor, at: datetime) 
     """Reject a request that is not ours to handle; the record is kept."""
     _text("reason", reason)
     _aware(_ENTITY, "at", at)
-    _fire(request, REQUEST_FLOW, request, "reject", actor, at, reason)
+    _fire(request, active(REQUEST_FLOW), request, "reject", actor, at, reason)
     _emit(request, ev.RequestRejected, actor, at, reason=reason)
 
 
@@ -182,12 +172,12 @@ def cancel(request: ServiceRequest, *, reason: str, actor: Actor, at: datetime) 
     """Cancel the request (and its running job); the record is kept."""
     _text("reason", reason)
     _aware(_ENTITY, "at", at)
-    REQUEST_FLOW.check(request, "cancel", request.number)
+    active(REQUEST_FLOW).check(request, "cancel", request.number, request)
     job = request.active_job
     if job is not None:
-        flow = REMOTE_FLOW if isinstance(job, RemoteJob) else ONSITE_FLOW
+        flow = active(REMOTE_FLOW) if isinstance(job, RemoteJob) else active(ONSITE_FLOW)
         _fire(request, flow, job, "cancel", actor, at, reason)
-    _fire(request, REQUEST_FLOW, request, "cancel", actor, at, reason)
+    _fire(request, active(REQUEST_FLOW), request, "cancel", actor, at, reason)
     _emit(request, ev.RequestCancelled, actor, at, reason=reason)
 
 
@@ -198,12 +188,12 @@ def start_remote(request: ServiceRequest, *, job_id: UUID, actor: Actor, at: dat
     """R11: the assigned engineer starts remote work."""
     _uuid("job_id", job_id)
     _aware(_ENTITY, "at", at)
-    REQUEST_FLOW.check(request, "start", request.number)
+    active(REQUEST_FLOW).check(request, "start", request.number, request)
     assert request.engineer_id is not None  # guaranteed by the assigned state
-    _fire(request, REQUEST_FLOW, request, "start", actor, at, "remote")
+    _fire(request, active(REQUEST_FLOW), request, "start", actor, at, "remote")
     job = RemoteJob(id=job_id, engineer_id=request.engineer_id, started_at=at)
     request.jobs.append(job)
-    _record(request, REMOTE_FLOW, job.id, "open", None, job.state, actor, at, "")
+    _record(request, active(REMOTE_FLOW), job.id, "open", None, job.state, actor, at, "")
     _emit(request, ev.RemoteWorkStarted, actor, at, job_id=job_id)
     return job
 
@@ -217,7 +207,7 @@ def record_contact(
     _text("summary", summary)
     _aware(_ENTITY, "at", at)
     job: RemoteJob = _active(request, RemoteJob, "record_contact")
-    _fire(request, REMOTE_FLOW, job, "record_contact", actor, at, summary)
+    _fire(request, active(REMOTE_FLOW), job, "record_contact", actor, at, summary)
     job.contacts.append(ContactLog(at, channel, summary))
     _emit(request, ev.ContactRecorded, actor, at, job_id=job.id, channel=channel, summary=summary)
 
@@ -233,7 +223,7 @@ def escalate_onsite(
     if promised_at is not None:
         _aware(_ENTITY, "promised_at", promised_at)
     remote: RemoteJob = _active(request, RemoteJob, "escalate_onsite")
-    _fire(request, REMOTE_FLOW, remote, "escalate_onsite", actor, at, reason)
+    _fire(request, active(REMOTE_FLOW), remote, "escalate_onsite", actor, at, reason)
     job = _open_onsite(request, job_id, actor, at, promised_at)
     _emit(request, ev.EscalatedToOnSite, actor, at, from_job_id=remote.id, job_id=job_id,
           reason=reason)
@@ -248,11 +238,11 @@ def hand_to_depot(request: ServiceRequest, *, reason: str, actor: Actor, at: dat
     if job is None:
         raise InvalidTransition(_ENTITY, request.number, f"{request.state} (no active job)",
                                 "hand to depot")
-    flow = REMOTE_FLOW if isinstance(job, RemoteJob) else ONSITE_FLOW
-    flow.check(job, "hand_to_depot", f"{job.id} of {request.number}")
-    REQUEST_FLOW.check(request, "hand_to_depot", request.number)
+    flow = active(REMOTE_FLOW) if isinstance(job, RemoteJob) else active(ONSITE_FLOW)
+    flow.check(job, "hand_to_depot", f"{job.id} of {request.number}", request)
+    active(REQUEST_FLOW).check(request, "hand_to_depot", request.number, request)
     _fire(request, flow, job, "hand_to_depot", actor, at, reason)
-    _fire(request, REQUEST_FLOW, request, "hand_to_depot", actor, at, reason)
+    _fire(request, active(REQUEST_FLOW), request, "hand_to_depot", actor, at, reason)
     _emit(request, ev.HandedToDepot, actor, at, job_id=job.id, reason=reason)
 
 
@@ -267,7 +257,7 @@ def _open_onsite(
     job = OnSiteJob(id=job_id, engineer_id=request.engineer_id, planned_at=at,
                     promised_at=promised_at)
     request.jobs.append(job)
-    _record(request, ONSITE_FLOW, job.id, "open", None, job.state, actor, at, "")
+    _record(request, active(ONSITE_FLOW), job.id, "open", None, job.state, actor, at, "")
     return job
 
 
@@ -280,8 +270,8 @@ def start_onsite(
     _aware(_ENTITY, "at", at)
     if promised_at is not None:
         _aware(_ENTITY, "promised_at", promised_at)
-    REQUEST_FLOW.check(request, "start", request.number)
-    _fire(request, REQUEST_FLOW, request, "start", actor, at, "onsite")
+    active(REQUEST_FLOW).check(request, "start", request.number, request)
+    _fire(request, active(REQUEST_FLOW), request, "start", actor, at, "onsite")
     job = _open_onsite(request, job_id, actor, at, promised_at)
     _emit(request, ev.OnSiteVisitPlanned, actor, at, job_id=job_id, promised_at=promised_at)
     return job
@@ -292,7 +282,7 @@ def _onsite_step(
 ) -> OnSiteJob:
     _aware(_ENTITY, "at", at)
     job: OnSiteJob = _active(request, OnSiteJob, trigger)
-    _fire(request, ONSITE_FLOW, job, trigger, actor, at, note)
+    _fire(request, active(ONSITE_FLOW), job, trigger, actor, at, note)
     return job
 
 
@@ -325,10 +315,10 @@ def dispatch_emergency(
 def retro_approve(request: ServiceRequest, *, actor: Actor, at: datetime) -> None:
     """R12: a supervisor records the approval of an emergency dispatch afterwards."""
     _aware(_ENTITY, "at", at)
-    _fire(request, REQUEST_FLOW, request, "retro_approve", actor, at)
+    _fire(request, active(REQUEST_FLOW), request, "retro_approve", actor, at)
     job = next(
         j for j in request.jobs
-        if isinstance(j, OnSiteJob) and j.approval is DispatchApproval.EMERGENCY_PENDING
+        if isinstance(j, OnSiteJob) and j.approval == DispatchApproval.EMERGENCY_PENDING
     )
     job.approval = DispatchApproval.RETRO_APPROVED
     job.approved_by = actor.id
@@ -378,8 +368,8 @@ def sign_off(
         not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5
     ):
         raise ValidationError(_ENTITY, "rating", "must be an integer from 1 to 5")
-    if fee is not None and not isinstance(fee, Money):
-        raise ValidationError(_ENTITY, "fee", "must be Money")
+    if fee is not None and (not isinstance(fee, Money) or fee.is_negative):
+        raise ValidationError(_ENTITY, "fee", "must be Money, not negative")
     if isinstance(parts_replaced, str) or not all(
         isinstance(p, str) and p.strip() for p in parts_replaced
     ):
@@ -420,11 +410,14 @@ def reschedule(
     """R12: a promised visit cannot be kept; agree a new time and record why."""
     _text("reason", reason)
     _aware(_ENTITY, "new_time", new_time)
-    job = _onsite_step(request, "reschedule", actor, at, reason)
-    job.reschedules.append(Reschedule(at, job.promised_at, new_time, reason))
+    job: OnSiteJob = _active(request, OnSiteJob, "reschedule")
+    previous = job.promised_at
+    was = previous.isoformat() if previous is not None else "no time promised"
+    _onsite_step(request, "reschedule", actor, at, f"{was} -> {new_time.isoformat()}: {reason}")
+    job.reschedules.append(Reschedule(at, previous, new_time, reason))
     job.promised_at = new_time
-    _emit(request, ev.VisitRescheduled, actor, at, job_id=job.id, new_time=new_time,
-          reason=reason)
+    _emit(request, ev.VisitRescheduled, actor, at, job_id=job.id, previous_time=previous,
+          new_time=new_time, reason=reason)
 
 
 # --- resolution and closing (R10) ------------------------------------------------------------
@@ -436,18 +429,32 @@ def resolve(request: ServiceRequest, *, resolution: str, actor: Actor, at: datet
     _text("resolution", resolution)
     _aware(_ENTITY, "at", at)
     job = request.active_job
-    if isinstance(job, RemoteJob) and request.state is RequestState.IN_PROGRESS:
-        REMOTE_FLOW.check(job, "resolve", f"{job.id} of {request.number}")
-        _fire(request, REMOTE_FLOW, job, "resolve", actor, at, resolution)
-    _fire(request, REQUEST_FLOW, request, "resolve", actor, at, resolution)
+    if isinstance(job, RemoteJob) and request.state == RequestState.IN_PROGRESS:
+        active(REMOTE_FLOW).check(job, "resolve", f"{job.id} of {request.number}", request)
+        _fire(request, active(REMOTE_FLOW), job, "resolve", actor, at, resolution)
+    _fire(request, active(REQUEST_FLOW), request, "resolve", actor, at, resolution)
     _emit(request, ev.RequestResolved, actor, at, resolution=resolution)
 
 
+def depot_intake(
+    request: ServiceRequest, *, order_id: UUID, order_number: str, actor: Actor, at: datetime
+) -> None:
+    """R13: the unit was received at the depot under repair order ``order_number``; the
+    request waits ``at_depot`` until the order finishes (and cannot be cancelled meanwhile)."""
+    _uuid("order_id", order_id)
+    _text("order_number", order_number)
+    _aware(_ENTITY, "at", at)
+    _fire(request, active(REQUEST_FLOW), request, "depot_intake", actor, at, order_number)
+    request.repair_order_id = order_id
+    _emit(request, ev.AtDepot, actor, at, order_id=order_id, order_number=order_number)
+
+
 def complete_depot(request: ServiceRequest, *, resolution: str, actor: Actor, at: datetime) -> None:
-    """R13 seam: the depot repair finished; the request awaits the customer's confirmation."""
+    """R13: the depot repair order finished (the unit was handed back, repaired or not, or
+    replaced); the request awaits the customer's confirmation."""
     _text("resolution", resolution)
     _aware(_ENTITY, "at", at)
-    _fire(request, REQUEST_FLOW, request, "depot_completed", actor, at, resolution)
+    _fire(request, active(REQUEST_FLOW), request, "depot_completed", actor, at, resolution)
     _emit(request, ev.RequestResolved, actor, at, resolution=resolution)
 
 
@@ -455,7 +462,7 @@ def confirm(request: ServiceRequest, *, actor: Actor, at: datetime, note: str = 
     """R10: the customer confirms completion."""
     _text("note", note, required=False)
     _aware(_ENTITY, "at", at)
-    _fire(request, REQUEST_FLOW, request, "confirm", actor, at, note)
+    _fire(request, active(REQUEST_FLOW), request, "confirm", actor, at, note)
     request.customer_confirmed_at = at
     _emit(request, ev.CustomerConfirmed, actor, at)
 
@@ -464,25 +471,33 @@ def reopen(request: ServiceRequest, *, reason: str, actor: Actor, at: datetime) 
     """R10: the customer does not accept the resolution; back to the assigned engineer."""
     _text("reason", reason)
     _aware(_ENTITY, "at", at)
-    _fire(request, REQUEST_FLOW, request, "reopen", actor, at, reason)
+    _fire(request, active(REQUEST_FLOW), request, "reopen", actor, at, reason)
     _emit(request, ev.RequestReopened, actor, at, reason=reason)
 
 
 def close(request: ServiceRequest, *, actor: Actor, at: datetime) -> None:
     """R10: close a request the customer confirmed (and, R12, whose dispatches are approved)."""
     _aware(_ENTITY, "at", at)
-    _fire(request, REQUEST_FLOW, request, "close", actor, at)
+    _fire(request, active(REQUEST_FLOW), request, "close", actor, at)
     _emit(request, ev.RequestClosed, actor, at)
 
 
 # --- the record (R9) --------------------------------------------------------------------------
 
 
-def verify_record(request: ServiceRequest) -> list[str]:
+def verify_record(
+    request: ServiceRequest, workflows: Mapping[str, Workflow] | None = None
+) -> list[str]:
     """R9: replay the request's record; return every inconsistency (empty when clean).
 
-    Each subject's entries must start from nothing, chain from-state to to-state, take only
-    transitions its workflow defines, and end in the subject's current state; sequence
-    numbers run 1, 2, 3 ... without gaps.
+    The record must be intact (digests chained); each subject's entries must start from
+    nothing, chain from-state to to-state, take only transitions its workflow defines, and end
+    in the subject's current state; sequence numbers run 1, 2, 3 ... without gaps. Pass the
+    desk's ``workflows`` (``desk.settings.workflows``) for a record written by a desk with
+    extended workflows (by default: the ones active now, the shipped ones outside a command).
     """
-    return replay_record(request.record, [request, *request.jobs], REQUEST_WORKFLOWS)
+    chosen = workflows or {}
+    flows = {
+        name: chosen.get(name) or active(flow) for name, flow in REQUEST_WORKFLOWS.items()
+    }
+    return replay_record(request.record, [request, *request.jobs], flows)
