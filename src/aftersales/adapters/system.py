@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta, tzinfo
 from uuid import UUID
 
+from aftersales.domain.values import shifted
 from aftersales.errors import ValidationError
 
 __all__ = ["ManualClock", "RandomIds", "SequentialIds", "SystemClock"]
@@ -39,12 +40,14 @@ class ManualClock:
     def now(self) -> datetime:
         """The current manual time; then advance by ``step`` (zero by default)."""
         current = self._now
-        self._now = current + self.step
+        if self.step:
+            self._now = shifted(current, self.step)
         return current
 
     def advance(self, delta: timedelta) -> datetime:
-        """Move the clock forward by ``delta`` and return the new time."""
-        self._now += delta
+        """Move the clock forward by ``delta`` of absolute time (across a DST change too) and
+        return the new time, in the start's zone."""
+        self._now = shifted(self._now, delta)
         return self._now
 
     def set(self, moment: datetime) -> None:
@@ -55,33 +58,31 @@ class ManualClock:
 
 
 class RandomIds:
-    """UUID4 ids and service numbers like ``SR-20261123-7K3QF9XM`` (R7).
+    """UUID4 ids and numbers like ``SR-20261123-7K3QF9XM`` (R7).
 
     The random suffix (40 bits) needs no shared counter, so many writers and distributed SQL
-    databases never contend on a hot sequence; storage enforces uniqueness.
+    databases never contend on a hot sequence; storage enforces uniqueness (a clash is a
+    conflict the service layer retries with a new number).
     """
-
-    def __init__(self, prefix: str = "SR") -> None:
-        self.prefix = prefix
 
     def new_id(self) -> UUID:
         """A random UUID."""
         return uuid.uuid4()
 
-    def service_number(self, at: datetime) -> str:
-        """A fresh service number for a request registered at ``at``."""
+    def number(self, prefix: str, at: datetime) -> str:
+        """A fresh number of a ``prefix`` kind created at ``at``."""
         bits = secrets.randbits(40)
         suffix = "".join(_CROCKFORD[(bits >> shift) & 31] for shift in range(35, -1, -5))
-        return f"{self.prefix}-{at:%Y%m%d}-{suffix}"
+        return f"{prefix}-{at:%Y%m%d}-{suffix}"
 
 
 class SequentialIds:
-    """Deterministic ids (``UUID(int=n)``) and numbers like ``SR-20261123-0001``."""
+    """Deterministic ids (``UUID(int=n)``) and numbers like ``SR-20261123-0001``, counted per
+    prefix (for tests, demos and replays)."""
 
-    def __init__(self, prefix: str = "SR", start: int = 1) -> None:
-        self.prefix = prefix
+    def __init__(self, start: int = 1) -> None:
         self._ids = itertools.count(start)
-        self._numbers = itertools.count(1)
+        self._numbers: dict[str, itertools.count[int]] = {}
         self._lock = threading.Lock()
 
     def new_id(self) -> UUID:
@@ -89,7 +90,8 @@ class SequentialIds:
         with self._lock:
             return UUID(int=next(self._ids))
 
-    def service_number(self, at: datetime) -> str:
-        """The next service number."""
+    def number(self, prefix: str, at: datetime) -> str:
+        """The next number of the ``prefix`` kind."""
         with self._lock:
-            return f"{self.prefix}-{at:%Y%m%d}-{next(self._numbers):04d}"
+            counter = self._numbers.setdefault(prefix, itertools.count(1))
+            return f"{prefix}-{at:%Y%m%d}-{next(counter):04d}"

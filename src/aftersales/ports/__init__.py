@@ -1,7 +1,9 @@
 """Ports: the interfaces the service layer needs and adapters implement.
 
-Everything here is a :class:`typing.Protocol`; implement them in your own adapters and prove
-them with the contract tests in :mod:`aftersales.testing.contracts`.
+Everything here is a :class:`typing.Protocol` (or a plain value type); implement them in
+your own adapters and prove them with the contract suite in
+:mod:`aftersales.testing.contracts`. Storage is generic: one :class:`Repository` protocol
+serves every declared :class:`~aftersales.domain.kernel.AggregateKind`.
 """
 
 from __future__ import annotations
@@ -9,44 +11,31 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, TypeVar
 from uuid import UUID
 
 import attrs
 
-from aftersales.domain.events import Event
+from aftersales.domain.kernel import Aggregate, AggregateEvent, AggregateKind
 from aftersales.domain.parts import Part, Stock
-from aftersales.domain.records import Customer, Equipment, ServicePlan
-from aftersales.domain.repair import (
-    DepotState,
-    OutsourcedRepair,
-    OutsourcedState,
-    RepairOrder,
-    Vendor,
-)
-from aftersales.domain.request import RequestState, ServiceRequest
-from aftersales.domain.values import Actor, Priority
+from aftersales.domain.records import Actor, Customer, Equipment, ServicePlan
+from aftersales.domain.repair import OutsourcedRepair, RepairOrder, Vendor
+from aftersales.domain.request import ServiceRequest
 
 __all__ = [
-    "ActorRepository",
     "AuthorizationPolicy",
     "Clock",
-    "CustomerRepository",
-    "EquipmentRepository",
     "EventPublisher",
     "IdGenerator",
-    "IdempotencyKeys",
+    "IdempotencyRecord",
+    "IdempotencyStore",
     "Outbox",
     "OutboxMessage",
-    "OutsourcedRepairRepository",
-    "PartRepository",
-    "RepairOrderRepository",
-    "ServicePlanRepository",
-    "ServiceRequestRepository",
-    "StockRepository",
+    "Repository",
     "UnitOfWork",
-    "VendorRepository",
 ]
+
+A = TypeVar("A", bound=Aggregate)
 
 
 class Clock(Protocol):
@@ -64,240 +53,94 @@ class IdGenerator(Protocol):
         """A fresh, globally unique id."""
         ...
 
-    def service_number(self, at: datetime) -> str:
-        """R7: a fresh human-readable service number for a request registered at ``at``."""
+    def number(self, prefix: str, at: datetime) -> str:
+        """R7: a fresh human-readable number such as ``SR-20261123-0001`` for an aggregate of
+        a numbered kind (``prefix`` from its declaration) created at ``at``."""
         ...
 
 
 class EventPublisher(Protocol):
     """Receives the domain events of each committed unit of work, in order."""
 
-    def publish(self, events: Sequence[Event]) -> None:
+    def publish(self, events: Sequence[AggregateEvent]) -> None:
         """Deliver ``events`` (already committed) to whoever listens."""
         ...
 
 
 class AuthorizationPolicy(Protocol):
-    """R30: decides whether ``actor`` may perform ``action``.
+    """R30: decides whether ``actor`` may perform ``action`` on ``target``.
 
-    ``request`` is the request acted on (None for actions that create one or concern the
-    records only). Raise :class:`aftersales.errors.NotAuthorized` to refuse.
+    ``actor`` is the directory's actor (never an object the caller passed); ``target`` is the
+    aggregate acted on as loaded from the store (None for actions that create one) and
+    ``kind`` its declaration (which names its owner and assignee fields). Raise
+    :class:`aftersales.errors.NotAuthorized` to refuse.
     """
 
-    def authorize(self, actor: Actor, action: str, request: ServiceRequest | None) -> None:
+    def authorize(
+        self, actor: Actor, action: str, target: Aggregate | None,
+        kind: AggregateKind[Any] | None,
+    ) -> None:
         """Return if allowed; raise NotAuthorized otherwise."""
         ...
 
 
-class CustomerRepository(Protocol):
-    """R1 customer files."""
+class Repository(Protocol[A]):
+    """The aggregates of one kind in a unit of work.
 
-    def add(self, customer: Customer) -> None:
-        """Stage a new customer (written on commit)."""
-        ...
-
-    def get(self, customer_id: UUID) -> Customer:
-        """The customer, or NotFound."""
-        ...
-
-    def save(self, customer: Customer) -> None:
-        """Stage changes to a customer read in this unit of work."""
-        ...
-
-
-class EquipmentRepository(Protocol):
-    """R2 equipment files."""
-
-    def add(self, equipment: Equipment) -> None:
-        """Stage a new unit (written on commit); serials are unique per model."""
-        ...
-
-    def get(self, equipment_id: UUID) -> Equipment:
-        """The unit, or NotFound."""
-        ...
-
-    def save(self, equipment: Equipment) -> None:
-        """Stage changes to a unit read in this unit of work."""
-        ...
-
-    def of_customer(self, customer_id: UUID) -> list[Equipment]:
-        """Every unit owned by ``customer_id``."""
-        ...
-
-
-class ServicePlanRepository(Protocol):
-    """R4 service plans."""
-
-    def add(self, plan: ServicePlan) -> None:
-        """Stage a new plan."""
-        ...
-
-    def get(self, plan_id: UUID) -> ServicePlan:
-        """The plan, or NotFound."""
-        ...
-
-    def of_customer(self, customer_id: UUID) -> list[ServicePlan]:
-        """Every plan of ``customer_id``."""
-        ...
-
-
-class ActorRepository(Protocol):
-    """R30 the directory of people who act on the system."""
-
-    def add(self, actor: Actor) -> None:
-        """Stage a new actor."""
-        ...
-
-    def get(self, actor_id: UUID) -> Actor:
-        """The actor, or NotFound."""
-        ...
-
-
-class ServiceRequestRepository(Protocol):
-    """Service requests. Requests read here are tracked: the unit of work writes back every
-    request that changed (has pending events) when it commits."""
-
-    def add(self, request: ServiceRequest) -> None:
-        """Stage a new request; its service number must be unique."""
-        ...
-
-    def get(self, request_id: UUID) -> ServiceRequest:
-        """The request, or NotFound."""
-        ...
-
-    def get_by_number(self, number: str) -> ServiceRequest:
-        """The request with service number ``number``, or NotFound."""
-        ...
-
-    def find(
-        self,
-        *,
-        customer_id: UUID | None = None,
-        equipment_id: UUID | None = None,
-        engineer_id: UUID | None = None,
-        states: Iterable[RequestState] | None = None,
-        priority: Priority | None = None,
-        limit: int | None = None,
-    ) -> list[ServiceRequest]:
-        """Requests matching every given criterion, oldest registration first."""
-        ...
-
-
-class RepairOrderRepository(Protocol):
-    """R13 depot repair orders. Orders read here are tracked like requests: the unit of work
-    writes back every order that changed (has pending events) when it commits."""
-
-    def add(self, order: RepairOrder) -> None:
-        """Stage a new order; its number must be unique."""
-        ...
-
-    def get(self, order_id: UUID) -> RepairOrder:
-        """The order, or NotFound."""
-        ...
-
-    def find(
-        self,
-        *,
-        request_id: UUID | None = None,
-        equipment_id: UUID | None = None,
-        customer_id: UUID | None = None,
-        states: Iterable[DepotState] | None = None,
-        limit: int | None = None,
-    ) -> list[RepairOrder]:
-        """Orders matching every given criterion, oldest intake first (R21 history, R3)."""
-        ...
-
-
-class OutsourcedRepairRepository(Protocol):
-    """R14 outsourced repairs (tracked like requests)."""
-
-    def add(self, repair: OutsourcedRepair) -> None:
-        """Stage a new outsourced repair."""
-        ...
-
-    def get(self, repair_id: UUID) -> OutsourcedRepair:
-        """The outsourced repair, or NotFound."""
-        ...
-
-    def find(
-        self,
-        *,
-        order_id: UUID | None = None,
-        equipment_id: UUID | None = None,
-        states: Iterable[OutsourcedState] | None = None,
-        limit: int | None = None,
-    ) -> list[OutsourcedRepair]:
-        """Outsourced repairs matching every criterion, oldest first (the R14 return ledger
-        asks for ``states=[OutsourcedState.AT_VENDOR]``)."""
-        ...
-
-
-class VendorRepository(Protocol):
-    """R14 the vendor registry."""
-
-    def add(self, vendor: Vendor) -> None:
-        """Stage a new vendor."""
-        ...
-
-    def get(self, vendor_id: UUID) -> Vendor:
-        """The vendor, or NotFound."""
-        ...
-
-    def save(self, vendor: Vendor) -> None:
-        """Stage changes to a vendor read in this unit of work."""
-        ...
-
-    def all(self) -> list[Vendor]:
-        """Every vendor, by name."""
-        ...
-
-
-class PartRepository(Protocol):
-    """R28 the parts catalogue, keyed by SKU."""
-
-    def add(self, part: Part) -> None:
-        """Stage a new catalogue entry; SKUs are unique."""
-        ...
-
-    def get(self, sku: str) -> Part:
-        """The part, or NotFound."""
-        ...
-
-    def all(self) -> list[Part]:
-        """Every part, by SKU."""
-        ...
-
-
-class StockRepository(Protocol):
-    """R28 stock per location (one :class:`Stock` aggregate per location, tracked)."""
-
-    def add(self, stock: Stock) -> None:
-        """Stage a new stock location."""
-        ...
-
-    def get(self, location_id: UUID) -> Stock:
-        """The stock of a location, or NotFound."""
-        ...
-
-    def all(self) -> list[Stock]:
-        """Every location's stock, by location name."""
-        ...
-
-
-class IdempotencyKeys(Protocol):
-    """Remembers which aggregate a command with an idempotency key produced or changed.
-
-    A repeated key returns the first result and writes nothing twice (an ERP retrying after a
-    timeout must not open two requests). Keys are written in the same transaction as the
-    change they guard.
+    Everything read is a working copy tracked by the unit of work: on commit it writes back
+    every aggregate that was added or carries pending events, and checks that the others it
+    read are unchanged (their versions), so a guard that read another aggregate cannot be
+    fooled by a concurrent writer.
     """
 
-    def get(self, key: str) -> UUID | None:
-        """The aggregate id recorded for ``key``, or None if the key is new."""
+    @property
+    def kind(self) -> AggregateKind[A]:
+        """The declaration of the kind."""
         ...
 
-    def put(self, key: str, aggregate_id: UUID) -> None:
-        """Record ``key`` (committed with the unit of work)."""
+    def add(self, item: A) -> None:
+        """Stage a new aggregate (written on commit); ValidationError for a duplicate id or a
+        duplicate unique value."""
+        ...
+
+    def get(self, item_id: UUID) -> A:
+        """The aggregate with ``item_id``, or NotFound."""
+        ...
+
+    def get_by(self, field: str, value: Any) -> A:
+        """The aggregate whose unique query field ``field`` is ``value``, or NotFound."""
+        ...
+
+    def find(self, *, limit: int | None = None, **criteria: Any) -> list[A]:
+        """Aggregates whose query fields match every criterion (a value, or a collection of
+        values: any of them; None matches an absent value), in the kind's order."""
+        ...
+
+
+@attrs.frozen
+class IdempotencyRecord:
+    """What an idempotent command left behind: under ``scope`` (a digest of actor, command
+    and key), the ``fingerprint`` of the command's arguments and the aggregate it produced
+    or changed (``kind`` is its table name)."""
+
+    scope: str
+    fingerprint: str
+    command: str
+    kind: str
+    aggregate_id: UUID
+    created_at: datetime
+
+
+class IdempotencyStore(Protocol):
+    """The idempotency records of a unit of work (written with its commit)."""
+
+    def get(self, scope: str) -> IdempotencyRecord | None:
+        """The record of ``scope``, or None if the key is new."""
+        ...
+
+    def put(self, record: IdempotencyRecord) -> None:
+        """Record a key (committed with the unit of work); a scope recorded already raises
+        ConcurrencyConflict."""
         ...
 
 
@@ -306,6 +149,7 @@ class OutboxMessage:
     """A committed domain event waiting to be shipped to a message broker."""
 
     event_id: UUID
+    aggregate_type: str
     aggregate_id: UUID
     sequence: int
     name: str
@@ -316,19 +160,28 @@ class OutboxMessage:
 class Outbox(Protocol):
     """The transactional outbox: events are written with the state change that caused them.
 
-    A relay loop ships them exactly once per ``event_id``, in order per aggregate::
+    A relay loop ships them at least once, in (aggregate, sequence) order, de-duplicated
+    downstream by ``event_id``::
 
         for message in outbox.pending(limit=100):
             broker.send(message.payload)
             outbox.mark_published([message.event_id])
+
+    A row whose payload cannot be read is set aside (:meth:`failed`) with its error; the
+    later events of its aggregate wait behind it (an aggregate's events are never delivered
+    out of order) while every other aggregate keeps flowing.
     """
 
     def pending(self, limit: int = 100) -> list[OutboxMessage]:
-        """Unpublished messages; within one aggregate in ``sequence`` order."""
+        """Unpublished messages ordered by aggregate, then sequence."""
         ...
 
     def mark_published(self, event_ids: Iterable[UUID]) -> None:
         """Never return these again from :meth:`pending` (idempotent)."""
+        ...
+
+    def failed(self) -> list[tuple[UUID, str]]:
+        """The rows set aside: (event id, error)."""
         ...
 
 
@@ -339,59 +192,68 @@ class UnitOfWork(Protocol):
     :meth:`collect_new_events` returns the domain events of everything it touched, in order.
     """
 
-    @property
-    def customers(self) -> CustomerRepository:
-        """R1 customer files."""
+    def repository(self, kind: AggregateKind[A]) -> Repository[A]:
+        """The repository of ``kind`` (any kind the store holds, yours included)."""
+        ...
+
+    def peek(self, kind: AggregateKind[A], item_id: UUID) -> A:
+        """A read-only look at one committed aggregate (it joins the read set; never change
+        it): how the runner reads the acting actor from the directory."""
         ...
 
     @property
-    def equipment(self) -> EquipmentRepository:
-        """R2 equipment files."""
-        ...
-
-    @property
-    def plans(self) -> ServicePlanRepository:
-        """R4 service plans."""
-        ...
-
-    @property
-    def actors(self) -> ActorRepository:
+    def actors(self) -> Repository[Actor]:
         """R30 the directory."""
         ...
 
     @property
-    def requests(self) -> ServiceRequestRepository:
+    def customers(self) -> Repository[Customer]:
+        """R1 customer files."""
+        ...
+
+    @property
+    def equipment(self) -> Repository[Equipment]:
+        """R2 equipment files."""
+        ...
+
+    @property
+    def plans(self) -> Repository[ServicePlan]:
+        """R4 service plans."""
+        ...
+
+    @property
+    def requests(self) -> Repository[ServiceRequest]:
         """Service requests."""
         ...
 
     @property
-    def idempotency(self) -> IdempotencyKeys:
-        """Idempotency keys of commands."""
-        ...
-
-    @property
-    def repairs(self) -> RepairOrderRepository:
+    def repairs(self) -> Repository[RepairOrder]:
         """R13 depot repair orders."""
         ...
 
     @property
-    def outsourced(self) -> OutsourcedRepairRepository:
+    def outsourced(self) -> Repository[OutsourcedRepair]:
         """R14 outsourced repairs."""
         ...
 
     @property
-    def vendors(self) -> VendorRepository:
+    def vendors(self) -> Repository[Vendor]:
         """R14 vendor registry."""
         ...
 
     @property
-    def parts(self) -> PartRepository:
+    def parts(self) -> Repository[Part]:
         """R28 parts catalogue."""
         ...
 
     @property
-    def stock(self) -> StockRepository:
+    def stock(self) -> Repository[Stock]:
         """R28 stock per location."""
+        ...
+
+    @property
+    def idempotency(self) -> IdempotencyStore:
+        """Idempotency records of commands."""
         ...
 
     def __enter__(self) -> Self:
@@ -415,6 +277,6 @@ class UnitOfWork(Protocol):
         """Discard every staged change."""
         ...
 
-    def collect_new_events(self) -> list[Event]:
+    def collect_new_events(self) -> list[AggregateEvent]:
         """The events committed by this unit of work (each returned once)."""
         ...

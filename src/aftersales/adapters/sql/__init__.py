@@ -15,6 +15,7 @@ connects to nothing.
 
 from aftersales.adapters.sql.engine import create_engine
 from aftersales.adapters.sql.migrate import (
+    VERSION_TABLE,
     alembic_config,
     current_revision,
     downgrade,
@@ -22,20 +23,22 @@ from aftersales.adapters.sql.migrate import (
     stamp,
     upgrade,
 )
-from aftersales.adapters.sql.schema import HEAD_REVISION, metadata
+from aftersales.adapters.sql.schema import HEAD_REVISION, SqlSchema, build_schema
 from aftersales.adapters.sql.store import SqlOutbox, SqlStore, SqlUnitOfWork
 
 __all__ = [
     "HEAD_REVISION",
+    "VERSION_TABLE",
     "SqlOutbox",
+    "SqlSchema",
     "SqlStore",
     "SqlUnitOfWork",
     "alembic_config",
+    "build_schema",
     "create_engine",
     "current_revision",
     "downgrade",
     "head_revision",
-    "metadata",
     "stamp",
     "upgrade",
 ]

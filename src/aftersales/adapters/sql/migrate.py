@@ -19,6 +19,7 @@ from aftersales.errors import StorageError
 
 __all__ = [
     "MIGRATIONS",
+    "VERSION_TABLE",
     "alembic_config",
     "current_revision",
     "downgrade",
@@ -31,6 +32,10 @@ __all__ = [
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 UrlOrEngine = str | os.PathLike[str] | sa.Engine
+
+#: Where aftersales keeps its migration history (its own table: a host application's
+#: ``alembic_version`` is left alone).
+VERSION_TABLE = "aftersales_alembic_version"
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
@@ -82,6 +87,8 @@ def downgrade(url_or_engine: UrlOrEngine, revision: str) -> None:
     """Migrate the database down to ``revision`` (``"base"`` drops every table)."""
     with _alembic_errors(f"downgrade to {revision}"), _connection(url_or_engine) as connection:
         command.downgrade(alembic_config(connection), revision)
+        if revision == "base":  # Alembic keeps its (now empty) version table: ours goes too
+            connection.execute(sa.text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
 
 
 def stamp(url_or_engine: UrlOrEngine, revision: str = "head", *, purge: bool = False) -> None:
@@ -94,7 +101,9 @@ def stamp(url_or_engine: UrlOrEngine, revision: str = "head", *, purge: bool = F
 def current_revision(url_or_engine: UrlOrEngine) -> str | None:
     """The revision the database is at, or None when it has no aftersales schema."""
     with _alembic_errors("read the revision"), _connection(url_or_engine) as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return MigrationContext.configure(
+            connection, opts={"version_table": VERSION_TABLE}
+        ).get_current_revision()
 
 
 def head_revision() -> str | None:

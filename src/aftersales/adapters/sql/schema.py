@@ -1,49 +1,46 @@
-"""The tables of the SQL adapter, declared with SQLAlchemy Core (nothing connects here).
+"""The tables of the SQL adapter, built from the aggregate kind declarations.
 
-Every aggregate table carries the columns users query and index plus the whole aggregate as
-a JSON document (``doc``), its R9 step record included (so loading an aggregate is one
-statement). The record is also kept, as the queryable and exportable audit trail, in its
-own append-only table, ``request_record``, one row per entry, never updated; so are the
-records of repair orders (``repair_record``) and outsourced repairs (``outsourced_record``).
-Loading checks that the record rows agree with the document (count and newest time).
-Datetimes are stored in
-UTC; engines without time zones (MariaDB/MySQL, SQLite) get naive UTC values and the zone
-is re-attached on read.
+Nothing is built at import time: :func:`build_schema` makes a :class:`SqlSchema` (a
+:class:`sqlalchemy.MetaData` and its tables) for a set of kinds. For every kind there is
+
+- ``<table>``: the id (UUID key), the optimistic-concurrency ``version``, the aggregate as a
+  JSON document (``doc``, without its record), the digest of its newest record entry
+  (``record_head``) and one indexed column per declared query field;
+- ``<table>_record``: its R9 record, one row per entry, append-only, each row chained to the
+  one before by a digest (so an edited, inserted or deleted row is found on load);
+
+and, shared, the transactional ``outbox`` and the ``idempotency_keys``. Datetimes are stored
+in UTC on every engine (engines without time zones get naive UTC; the zone is re-attached on
+read). Text that may be long is ``TEXT`` (``LONGTEXT`` on MariaDB/MySQL).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 
+from aftersales.domain.kernel import AggregateKind, Kinds, QueryField
+
 __all__ = [
     "HEAD_REVISION",
+    "LONG_TEXT",
+    "NAMING_CONVENTION",
     "REVISIONS",
+    "SqlSchema",
     "UtcDateTime",
-    "actors",
-    "customers",
-    "equipment",
-    "idempotency_keys",
-    "metadata",
-    "outbox",
-    "outsourced_record",
-    "outsourced_repairs",
-    "parts",
-    "repair_orders",
-    "repair_record",
-    "request_record",
-    "service_plans",
-    "service_requests",
-    "stock",
-    "vendors",
+    "build_schema",
 ]
 
 #: Every schema revision the code knows, oldest first (mirrors ``migrations/versions``).
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
+REVISIONS: tuple[str, ...] = ("aftersales_0001",)
 #: The revision this code needs; a database at another revision is refused (StorageError).
 HEAD_REVISION = REVISIONS[-1]
 
@@ -54,6 +51,16 @@ NAMING_CONVENTION: dict[str, str] = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+#: MariaDB/MySQL: 4-byte UTF-8 and exact (binary) comparison of keys such as service
+#: numbers, whatever the database's defaults; ignored by other engines.
+TABLE_OPTIONS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
+#: Long text: TEXT on most engines, LONGTEXT on MariaDB/MySQL (TEXT holds only 64 KB there).
+LONG_TEXT = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+
+#: The longest workflow, state and action names the record table holds.
+NAME_LENGTH = 64
 
 
 class UtcDateTime(sa.TypeDecorator[datetime]):
@@ -92,241 +99,136 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def _uuid(name: str, *, nullable: bool = False, primary_key: bool = False) -> sa.Column[Any]:
-    return sa.Column(name, sa.Uuid(), nullable=nullable, primary_key=primary_key)
+def column_type(field: QueryField) -> sa.types.TypeEngine[Any]:
+    """The column type of a query field."""
+    kind = field.type
+    if kind is UUID:
+        return sa.Uuid()
+    if kind is str:
+        return sa.String(field.max_length)
+    if kind is bool:
+        return sa.Boolean()
+    if kind is int:
+        return sa.BigInteger()
+    if kind is datetime:
+        return UtcDateTime()
+    if kind is date:
+        return sa.Date()
+    if kind is Decimal:
+        return sa.Numeric(24, 4)
+    raise TypeError(f"no column type for {kind!r}")  # pragma: no cover - kinds check it
 
 
-def _version() -> sa.Column[Any]:
-    return sa.Column("version", sa.Integer(), nullable=False)
+@attrs.frozen
+class SqlSchema:
+    """The metadata and tables for a set of kinds (see :func:`build_schema`)."""
+
+    metadata: sa.MetaData
+    kinds: Kinds
+    tables: dict[str, sa.Table]
+    records: dict[str, sa.Table]
+    outbox: sa.Table
+    keys: sa.Table
+    prefix: str = ""
+
+    def table(self, kind: AggregateKind[Any]) -> sa.Table:
+        """The table of ``kind``."""
+        return self.tables[kind.table]
+
+    def record(self, kind: AggregateKind[Any]) -> sa.Table:
+        """The R9 record table of ``kind``."""
+        return self.records[kind.table]
 
 
-def _doc(name: str = "doc") -> sa.Column[Any]:
-    return sa.Column(name, sa.JSON(), nullable=False)
+def _aggregate_table(
+    metadata: sa.MetaData, kind: AggregateKind[Any], prefix: str, schema: str | None
+) -> sa.Table:
+    name = prefix + kind.table
+    columns: list[Any] = [
+        sa.Column("id", sa.Uuid(), primary_key=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("record_head", sa.String(64), nullable=False),
+        sa.Column("doc", LONG_TEXT, nullable=False),
+    ]
+    for field in kind.fields:
+        columns.append(sa.Column(field.name, column_type(field), nullable=True))
+    extras: list[Any] = []
+    composite = {group[0] for group in kind.indexes}
+    for field in kind.fields:
+        if field.unique:
+            extras.append(sa.UniqueConstraint(field.name))
+        elif field.index and field.name not in composite:
+            extras.append(sa.Index(None, field.name))
+    for group in kind.unique_together:
+        extras.append(sa.UniqueConstraint(*group))
+    for group in kind.indexes:
+        extras.append(sa.Index(None, *group))
+    return sa.Table(name, metadata, *columns, *extras, schema=schema, **TABLE_OPTIONS)
 
 
-#: MariaDB/MySQL: 4-byte UTF-8 and exact (binary) comparison of keys such as service
-#: numbers, whatever the database's defaults; ignored by other engines.
-TABLE_OPTIONS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
-
-#: Long text: TEXT on most engines, LONGTEXT on MariaDB/MySQL (TEXT holds only 64 KB there).
-LONG_TEXT = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
-
-
-metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-
-#: R1 customer files.
-customers = sa.Table(
-    "customers",
-    metadata,
-    _uuid("id", primary_key=True),
-    _version(),
-    _doc(),
-    **TABLE_OPTIONS,
-)
-
-#: R2 equipment files; ``customer_id`` is the owner.
-equipment = sa.Table(
-    "equipment",
-    metadata,
-    _uuid("id", primary_key=True),
-    _uuid("customer_id", nullable=True),
-    sa.Column("serial", sa.String(255), nullable=False),
-    sa.Column("model", sa.String(255), nullable=False),
-    _version(),
-    _doc(),
-    sa.Index(None, "customer_id"),
-    sa.UniqueConstraint("model", "serial"),  # R2: serials are unique per model
-    **TABLE_OPTIONS,
-)
-
-#: R4 service plans.
-service_plans = sa.Table(
-    "service_plans",
-    metadata,
-    _uuid("id", primary_key=True),
-    _uuid("customer_id"),
-    _version(),
-    _doc(),
-    sa.Index(None, "customer_id"),
-    **TABLE_OPTIONS,
-)
-
-#: R30 the directory of actors.
-actors = sa.Table(
-    "actors",
-    metadata,
-    _uuid("id", primary_key=True),
-    _uuid("customer_id", nullable=True),
-    _doc(),
-    **TABLE_OPTIONS,
-)
-
-#: Service requests (R5-R12): query columns plus the aggregate (with its record).
-service_requests = sa.Table(
-    "service_requests",
-    metadata,
-    _uuid("id", primary_key=True),
-    sa.Column("number", sa.String(64), nullable=False),
-    _uuid("customer_id"),
-    _uuid("equipment_id", nullable=True),
-    sa.Column("state", sa.String(32), nullable=False),
-    sa.Column("priority", sa.SmallInteger(), nullable=False),
-    _uuid("engineer_id", nullable=True),
-    sa.Column("registered_at", UtcDateTime(), nullable=False),
-    sa.Column("updated_at", UtcDateTime(), nullable=False),
-    _version(),
-    _doc(),
-    sa.UniqueConstraint("number"),
-    sa.Index(None, "customer_id", "state"),
-    # "by state and priority, oldest first": serves the filter and the ORDER BY (0003)
-    sa.Index(None, "state", "priority", "registered_at", "number"),
-    sa.Index(None, "engineer_id", "state"),
-    sa.Index(None, "equipment_id"),
-    sa.Index(None, "registered_at", "number"),
-    **TABLE_OPTIONS,
-)
-
-#: R9: the step record, append-only, one row per RecordEntry.
-request_record = sa.Table(
-    "request_record",
-    metadata,
-    sa.Column(
-        "request_id",
-        sa.Uuid(),
-        sa.ForeignKey("service_requests.id"),
-        primary_key=True,
-    ),
-    sa.Column("sequence", sa.Integer(), primary_key=True, autoincrement=False),
-    sa.Column("at", UtcDateTime(), nullable=False),
-    _uuid("actor_id"),
-    sa.Column("workflow", sa.String(32), nullable=False),
-    _uuid("subject_id"),
-    sa.Column("action", sa.String(64), nullable=False),
-    sa.Column("from_state", sa.String(64), nullable=True),
-    sa.Column("to_state", sa.String(64), nullable=False),
-    sa.Column("note", LONG_TEXT, nullable=False),
-    **TABLE_OPTIONS,
-)
-
-#: The transactional outbox: one row per committed domain event.
-outbox = sa.Table(
-    "outbox",
-    metadata,
-    _uuid("event_id", primary_key=True),
-    _uuid("aggregate_id"),
-    sa.Column("sequence", sa.Integer(), nullable=False),
-    sa.Column("name", sa.String(100), nullable=False),
-    sa.Column("occurred_at", UtcDateTime(), nullable=False),
-    _doc("payload"),
-    sa.Column("published_at", UtcDateTime(), nullable=True),
-    sa.Index(None, "published_at", "occurred_at"),
-    **TABLE_OPTIONS,
-)
-
-#: Idempotency keys of commands and the aggregate each one produced or changed.
-idempotency_keys = sa.Table(
-    "idempotency_keys",
-    metadata,
-    sa.Column("key", sa.String(255), primary_key=True),
-    _uuid("aggregate_id"),
-    sa.Column("created_at", UtcDateTime(), nullable=False),
-    **TABLE_OPTIONS,
-)
-
-
-def _record_table(name: str, owner: str, owner_table: str) -> sa.Table:
-    """An append-only R9 record: one row per RecordEntry of an aggregate of ``owner_table``."""
+def _record_table(
+    metadata: sa.MetaData, kind: AggregateKind[Any], owner: sa.Table, prefix: str,
+    schema: str | None,
+) -> sa.Table:
     return sa.Table(
-        name,
+        f"{prefix}{kind.table}_record",
         metadata,
-        sa.Column(owner, sa.Uuid(), sa.ForeignKey(f"{owner_table}.id"), primary_key=True),
+        sa.Column("owner_id", sa.Uuid(), sa.ForeignKey(owner.c.id), primary_key=True),
         sa.Column("sequence", sa.Integer(), primary_key=True, autoincrement=False),
         sa.Column("at", UtcDateTime(), nullable=False),
-        _uuid("actor_id"),
-        sa.Column("workflow", sa.String(32), nullable=False),
-        _uuid("subject_id"),
-        sa.Column("action", sa.String(64), nullable=False),
-        sa.Column("from_state", sa.String(64), nullable=True),
-        sa.Column("to_state", sa.String(64), nullable=False),
+        sa.Column("actor_id", sa.Uuid(), nullable=False),
+        sa.Column("workflow", sa.String(NAME_LENGTH), nullable=False),
+        sa.Column("subject_id", sa.Uuid(), nullable=False),
+        sa.Column("action", sa.String(NAME_LENGTH), nullable=False),
+        sa.Column("from_state", sa.String(NAME_LENGTH), nullable=True),
+        sa.Column("to_state", sa.String(NAME_LENGTH), nullable=False),
         sa.Column("note", LONG_TEXT, nullable=False),
+        sa.Column("digest", sa.String(64), nullable=False),
+        schema=schema,
         **TABLE_OPTIONS,
     )
 
 
-#: R13 depot repair orders: query columns plus the aggregate (with its record).
-repair_orders = sa.Table(
-    "repair_orders",
-    metadata,
-    _uuid("id", primary_key=True),
-    sa.Column("number", sa.String(64), nullable=False),
-    _uuid("request_id"),
-    _uuid("equipment_id"),
-    _uuid("customer_id"),
-    sa.Column("state", sa.String(32), nullable=False),
-    sa.Column("received_at", UtcDateTime(), nullable=False),
-    sa.Column("promised_at", UtcDateTime(), nullable=False),
-    sa.Column("updated_at", UtcDateTime(), nullable=False),
-    _version(),
-    _doc(),
-    sa.UniqueConstraint("number"),
-    sa.Index(None, "customer_id", "state"),
-    sa.Index(None, "equipment_id"),
-    sa.Index(None, "request_id"),
-    sa.Index(None, "state"),
-    sa.Index(None, "received_at", "number"),
-    **TABLE_OPTIONS,
-)
-
-#: R9: the step record of a repair order, append-only.
-repair_record = _record_table("repair_record", "order_id", "repair_orders")
-
-#: R14 outsourced repairs (the return ledger asks for ``state = 'at_vendor'``).
-outsourced_repairs = sa.Table(
-    "outsourced_repairs",
-    metadata,
-    _uuid("id", primary_key=True),
-    _uuid("order_id"),
-    _uuid("equipment_id"),
-    sa.Column("state", sa.String(32), nullable=False),
-    sa.Column("opened_at", UtcDateTime(), nullable=False),
-    sa.Column("updated_at", UtcDateTime(), nullable=False),
-    _version(),
-    _doc(),
-    sa.Index(None, "state"),
-    sa.Index(None, "order_id"),
-    sa.Index(None, "equipment_id"),
-    sa.Index(None, "opened_at"),
-    **TABLE_OPTIONS,
-)
-
-#: R9: the step record of an outsourced repair, append-only.
-outsourced_record = _record_table("outsourced_record", "outsourced_id", "outsourced_repairs")
-
-#: R14 the vendor registry.
-vendors = sa.Table(
-    "vendors",
-    metadata,
-    _uuid("id", primary_key=True),
-    _version(),
-    _doc(),
-    **TABLE_OPTIONS,
-)
-
-#: R28 the parts catalogue, keyed by SKU.
-parts = sa.Table(
-    "parts",
-    metadata,
-    sa.Column("sku", sa.String(255), primary_key=True),
-    _doc(),
-    **TABLE_OPTIONS,
-)
-
-#: R28 stock per location: one aggregate (levels, reservations, movements) per location.
-stock = sa.Table(
-    "stock",
-    metadata,
-    _uuid("location_id", primary_key=True),
-    _version(),
-    _doc(),
-    **TABLE_OPTIONS,
-)
+def build_schema(
+    kinds: Kinds | Iterable[AggregateKind[Any]], *, prefix: str = "", schema: str | None = None
+) -> SqlSchema:
+    """The tables for ``kinds``, named ``<prefix><table>`` (in database schema ``schema``)."""
+    chosen = kinds if isinstance(kinds, Kinds) else Kinds(kinds)
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    tables: dict[str, sa.Table] = {}
+    records: dict[str, sa.Table] = {}
+    for kind in chosen:
+        table = tables[kind.table] = _aggregate_table(metadata, kind, prefix, schema)
+        records[kind.table] = _record_table(metadata, kind, table, prefix, schema)
+    outbox = sa.Table(
+        f"{prefix}outbox",
+        metadata,
+        sa.Column("event_id", sa.Uuid(), primary_key=True),
+        sa.Column("aggregate_type", sa.String(NAME_LENGTH), nullable=False),
+        sa.Column("aggregate_id", sa.Uuid(), nullable=False),
+        sa.Column("sequence", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("occurred_at", UtcDateTime(), nullable=False),
+        sa.Column("recorded_at", UtcDateTime(), nullable=False),
+        sa.Column("payload", LONG_TEXT, nullable=False),
+        sa.Column("published_at", UtcDateTime(), nullable=True),
+        sa.Column("failed_at", UtcDateTime(), nullable=True),
+        sa.Column("error", LONG_TEXT, nullable=True),
+        sa.UniqueConstraint("aggregate_id", "sequence"),
+        sa.Index(None, "published_at", "failed_at", "aggregate_id", "sequence"),
+        schema=schema,
+        **TABLE_OPTIONS,
+    )
+    keys = sa.Table(
+        f"{prefix}idempotency_keys",
+        metadata,
+        sa.Column("scope", sa.String(64), primary_key=True),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("command", sa.String(100), nullable=False),
+        sa.Column("kind", sa.String(NAME_LENGTH), nullable=False),
+        sa.Column("aggregate_id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        schema=schema,
+        **TABLE_OPTIONS,
+    )
+    return SqlSchema(metadata, chosen, tables, records, outbox, keys, prefix)

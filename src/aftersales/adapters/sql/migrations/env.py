@@ -5,7 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from aftersales.adapters.sql.schema import metadata
+from aftersales.adapters.sql.migrate import VERSION_TABLE
+from aftersales.adapters.sql.schema import build_schema
+from aftersales.domain import KINDS
+
+metadata = build_schema(KINDS).metadata
 
 
 def _run(connection: sa.Connection) -> None:
@@ -13,6 +17,7 @@ def _run(connection: sa.Connection) -> None:
         connection=connection,
         target_metadata=metadata,
         compare_type=True,
+        version_table=VERSION_TABLE,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():
@@ -25,6 +30,7 @@ def _main() -> None:
         context.configure(
             url=config.get_main_option("sqlalchemy.url"),
             target_metadata=metadata,
+            version_table=VERSION_TABLE,
             literal_binds=True,
             dialect_opts={"paramstyle": "named"},
         )
