@@ -58,7 +58,7 @@ from aftersales.domain.repair import (
 from aftersales.domain.request import RecordEntry
 from aftersales.errors import AftersalesError, NotFound
 from aftersales.ports import UnitOfWork
-from aftersales.service import RepairDesk, ServiceDesk
+from aftersales.service import RepairDesk, ServiceDesk, enroll_first_supervisor
 
 __all__ = ["run_demo"]
 
@@ -92,13 +92,14 @@ class _DemoIds:
     def __init__(self) -> None:
         self.fixed = itertools.count(1001)
         self.setting_up = True
-        self.numbers = itertools.count(1)
+        self.numbers: dict[str, itertools.count[int]] = {}
 
     def new_id(self) -> UUID:
         return UUID(int=next(self.fixed)) if self.setting_up else uuid.uuid4()
 
-    def service_number(self, at: datetime) -> str:
-        return f"SR-{at:%Y%m%d}-{next(self.numbers):04d}"
+    def number(self, prefix: str, at: datetime) -> str:
+        counter = self.numbers.setdefault(prefix, itertools.count(1))
+        return f"{prefix}-{at:%Y%m%d}-{next(counter):04d}"
 
 
 _CAST_FIELDS = [f.name for f in attrs.fields(_Cast)][1:]
@@ -366,7 +367,7 @@ def _day(
     at(12, 10)
     repairs.diagnose(zhang, lo.id, fault="No power", cause="Coffee spilled on the mainboard",
                      fault_class=FaultClass.CUSTOMER_CAUSED, fault_kind=FaultKind.HARDWARE,
-                     findings=[Exclusion.HUMAN_DAMAGE], fault_code="MB-LIQUID")
+                     findings=[Exclusion.HUMAN_DAMAGE], fault_code="HW-BOARD")
     repairs.send_estimate(zhang, lo.id, lines=[
         EstimateLine(EstimateBasis.ITEM, "mainboard", "Clean and reflow power circuit",
                      LineKind.LABOUR, _cny("380")),
@@ -421,7 +422,7 @@ def _day(
     repairs.sign_intake(clerk, so.id, signed_by="周经理 Mr Zhou")
     repairs.diagnose(wang, so.id, fault="RAID cache module failure", cause="Component defect",
                      fault_class=FaultClass.QUALITY, fault_kind=FaultKind.HARDWARE,
-                     fault_code="RAID-CACHE")
+                     fault_code="HW-STORAGE")
     out = repairs.send_to_vendor(wang, so.id, reason="Controller firmware locked to maker")
     repairs.choose_vendor(clerk, out.id, vendor_id=cast.vendor_a.id, capability="server")
     repairs.ship_to_vendor(clerk, out.id, carrier="SF Express", tracking_number="SF1402958817",
@@ -429,6 +430,8 @@ def _day(
     at(15, 45)
     repairs.chase_vendor(clerk, out.id, response="Station cannot source the cache module")
     repairs.record_vendor_failure(clerk, out.id, reason="No spare module at the station")
+    at(16, 30)
+    repairs.failed_unit_returned(clerk, out.id, note="Courier brought the controller back")
     repairs.choose_vendor(clerk, out.id, vendor_id=cast.vendor_b.id, capability="server")
     repairs.ship_to_vendor(clerk, out.id, carrier="SF Express", tracking_number="SF1402958990",
                            voucher="寄修单 SZ-0107", promised_by=day.replace(hour=20))
@@ -496,7 +499,7 @@ def _tables(
             customers.get(r.customer_id, "?"),
             r.summary,
             r.priority.name,
-            r.state.value,
+            r.state,
             names.get(r.engineer_id, "-") if r.engineer_id else "-",
             str(len(r.record)),
         )
@@ -514,7 +517,7 @@ def _tables(
             for a in x.attempts
         )
         depot_table.add_row(
-            o.number, requests_by_id.get(o.request_id, "?"), o.state.value,
+            o.number, requests_by_id.get(o.request_id, "?"), o.state,
             o.warranty.explain() if o.warranty else "-",
             ", ".join(f"{e.status.value} {e.total}" for e in o.estimates) or "-",
             str(o.settlement.total) if o.settlement else "-", vendors or "-",
@@ -582,6 +585,7 @@ def run_demo(
             console = Console(width=140)
     boss = Actor(UUID(int=1), "Chen 陈 (supervisor)", {Role.SUPERVISOR})
     uow_factory: Callable[[], UnitOfWork]
+    clock = ManualClock(DAY)
     if memory:
         store = InMemoryStore()
         uow_factory = store.unit_of_work
@@ -592,7 +596,7 @@ def run_demo(
         target = db or DEFAULT_DB
         engine = create_engine(target)
         upgrade(engine)
-        uow_factory = SqlStore(engine).unit_of_work
+        uow_factory = SqlStore(engine, clock=clock).unit_of_work
         where = engine.url.render_as_string(hide_password=True)
         if engine.url.get_backend_name() == "sqlite" and engine.url.database:
             where = os.path.abspath(engine.url.database)
@@ -601,20 +605,20 @@ def run_demo(
             uow.actors.get(boss.id)
             earlier = uow.requests.find()
         except NotFound:
-            uow.actors.add(boss)
-            uow.commit()
             earlier = []
+    if not earlier:
+        enroll_first_supervisor(uow_factory, actor_id=boss.id, name=boss.name, at=DAY)
     console.print(f"Storage: {where}", markup=False)
     if earlier:
-        states = Counter(r.state.value for r in earlier)
+        states = Counter(r.state for r in earlier)
         console.print(
             f"Already there from earlier runs: {len(earlier)} requests ("
             + ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
             + "); playing the next day.",
             markup=False,
         )
-    day = DAY + timedelta(days=len({r.registered_at.date() for r in earlier}))
-    clock = ManualClock(day)
+    day = DAY + timedelta(days=len({r.registered_at.astimezone(TZ).date() for r in earlier}))
+    clock.set(day)
     ids = _DemoIds()
     publisher = _Collect()
     desk = ServiceDesk(uow_factory, clock=clock, ids=ids, publisher=publisher)

@@ -14,6 +14,7 @@ __all__ = [
     "ConcurrencyConflict",
     "ConfigurationError",
     "GuardFailed",
+    "IdempotencyConflict",
     "InvalidTransition",
     "NotAuthorized",
     "NotFound",
@@ -47,25 +48,38 @@ class NotFound(AftersalesError, LookupError):
 
 
 class InvalidTransition(AftersalesError):
-    """The action is not possible from the entity's current state."""
+    """The action is not possible from the entity's current state.
 
-    def __init__(self, entity: str, entity_id: Any, state: str, action: str) -> None:
+    ``reasons`` names every missing precondition (the states the action needs, the business
+    rules that do not hold now) and ``codes`` the same as stable identifiers (``"state"``,
+    or the guard's name).
+    """
+
+    def __init__(
+        self, entity: str, entity_id: Any, state: str, action: str,
+        reasons: tuple[str, ...] = (), codes: tuple[str, ...] = (),
+    ) -> None:
         self.entity = entity
         self.entity_id = entity_id
         self.state = state
         self.action = action
-        super().__init__(f"{entity} {entity_id} is {state}: cannot {action}")
+        self.reasons = tuple(reasons)
+        self.codes = tuple(codes)
+        message = f"{entity} {entity_id} is {state}: cannot {action}"
+        if self.reasons:
+            message += ": " + "; ".join(self.reasons)
+        super().__init__(message)
 
 
 class GuardFailed(InvalidTransition):
-    """The transition exists but a business rule refuses it now (the reason says which)."""
+    """The transition exists but a business rule refuses it now (``reason`` says which)."""
 
     def __init__(
-        self, entity: str, entity_id: Any, state: str, action: str, reason: str
+        self, entity: str, entity_id: Any, state: str, action: str, reason: str,
+        codes: tuple[str, ...] = ("guard",),
     ) -> None:
         self.reason = reason
-        super().__init__(entity, entity_id, state, action)
-        self.args = (f"{entity} {entity_id} is {state}: cannot {action}: {reason}",)
+        super().__init__(entity, entity_id, state, action, (reason,), tuple(codes))
 
 
 class NotAuthorized(AftersalesError, PermissionError):
@@ -85,15 +99,42 @@ class NotAuthorized(AftersalesError, PermissionError):
 
 
 class ConcurrencyConflict(AftersalesError):
-    """Another writer changed the entity since it was read (optimistic concurrency)."""
+    """Another writer changed the entity since it was read (optimistic concurrency), or the
+    caller's ``expected_version`` is not the stored one.
 
-    def __init__(self, entity: str, entity_id: Any, expected_version: int) -> None:
+    ``retryable`` is True when running the same command again may succeed unchanged (the
+    service layer does so a bounded number of times); False when the command's outcome would
+    now differ (e.g. an assignment that would become a reassignment) and the caller must
+    decide again.
+    """
+
+    def __init__(
+        self, entity: str, entity_id: Any, expected_version: int,
+        actual_version: int | None = None, *, retryable: bool = True, why: str = "",
+    ) -> None:
         self.entity = entity
         self.entity_id = entity_id
         self.expected_version = expected_version
+        self.actual_version = actual_version
+        self.retryable = retryable
+        found = f", found {actual_version}" if actual_version is not None else ""
         super().__init__(
             f"{entity} {entity_id} was changed by another writer "
-            f"(expected version {expected_version}); retry the command"
+            f"(expected version {expected_version}{found})"
+            + (f": {why}" if why else "") + "; retry the command"
+        )
+
+
+class IdempotencyConflict(AftersalesError):
+    """An idempotency key was used before by the same actor for the same command with other
+    arguments: the first result stands, this command was not run."""
+
+    def __init__(self, command: str, key: str) -> None:
+        self.command = command
+        self.key = key
+        super().__init__(
+            f"idempotency key {key!r} was used for another {command} (other arguments); "
+            "use a new key for a new command"
         )
 
 

@@ -17,9 +17,9 @@ from uuid import UUID
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from aftersales.domain.events import EVENT_TYPES, DomainEvent, Event
-from aftersales.domain.repair_events import REPAIR_EVENT_TYPES, RepairEvent
-from aftersales.domain.request import Job, OnSiteJob, RemoteJob, ServiceRequest
+import aftersales.domain  # noqa: F401 - registers every shipped event type
+from aftersales.domain.kernel import EVENT_TYPES, Aggregate, AggregateEvent
+from aftersales.domain.request import Job, OnSiteJob, RemoteJob
 from aftersales.errors import StorageError
 
 __all__ = ["ALL_EVENT_TYPES", "AnyEvent", "event_from_dict", "event_to_dict", "make_converter"]
@@ -45,6 +45,11 @@ def _is_frozenset(cls: Any) -> bool:
 def make_converter() -> cattrs.Converter:
     """A fresh converter for every ``aftersales`` entity, value object and event."""
     conv = cattrs.Converter(forbid_extra_keys=True)
+    # strict scalars: a stored "None" or 123 where text belongs is a malformed document, not
+    # a value to coerce (cattrs would call str() / int() on anything)
+    for kind in (str, int, bool):  # exactly these (an Enum of str/int keeps its own hook)
+        conv.register_structure_hook_func(_exactly(kind), _strict(kind))
+    conv.register_structure_hook_func(lambda t: t is float, _strict_float)
     conv.register_unstructure_hook(UUID, str)
     conv.register_structure_hook(UUID, lambda v, _: v if isinstance(v, UUID) else UUID(v))
     conv.register_unstructure_hook(Decimal, str)
@@ -74,20 +79,44 @@ def make_converter() -> cattrs.Converter:
 
     conv.register_unstructure_hook(Job, unstructure_job)
     conv.register_structure_hook(Job, structure_job)
-    conv.register_unstructure_hook(
-        ServiceRequest,
-        make_dict_unstructure_fn(
-            ServiceRequest, conv, pending_events=override(omit=True)
-        ),
-    )
-    conv.register_structure_hook(
-        ServiceRequest,
-        make_dict_structure_fn(
-            ServiceRequest, conv, pending_events=override(omit=True),
-            _cattrs_forbid_extra_keys=True,
-        ),
-    )
+
+    def is_aggregate(cls: Any) -> bool:
+        return isinstance(cls, type) and issubclass(cls, Aggregate)
+
+    def unstructure_aggregate(cls: Any) -> Any:
+        return make_dict_unstructure_fn(cls, conv, pending_events=override(omit=True))
+
+    def structure_aggregate(cls: Any) -> Any:
+        return make_dict_structure_fn(
+            cls, conv, pending_events=override(omit=True), _cattrs_forbid_extra_keys=True
+        )
+
+    conv.register_unstructure_hook_factory(is_aggregate, unstructure_aggregate)
+    conv.register_structure_hook_factory(is_aggregate, structure_aggregate)
     return conv
+
+
+def _exactly(kind: type[Any]) -> Any:
+    def test(cls: Any) -> bool:
+        return cls is kind
+
+    return test
+
+
+def _strict(kind: type[Any]) -> Any:
+    def structure(value: Any, _: Any) -> Any:
+        if type(value) is not kind and not (kind is int and type(value) is not bool
+                                             and isinstance(value, int)):
+            raise StorageError(f"expected {kind.__name__}, got {type(value).__name__}")
+        return value
+
+    return structure
+
+
+def _strict_float(value: Any, _: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise StorageError(f"expected a number, got {type(value).__name__}")
+    return float(value)
 
 
 def _structure_datetime(value: Any, _: Any) -> datetime:
@@ -102,28 +131,47 @@ def _default() -> cattrs.Converter:
     return make_converter()
 
 
-#: Every event type of every aggregate, by name.
-ALL_EVENT_TYPES: dict[str, type[DomainEvent] | type[RepairEvent]] = {
-    **EVENT_TYPES, **REPAIR_EVENT_TYPES
-}
+#: Every event type of every aggregate, by name (the kernel's self-filling registry).
+ALL_EVENT_TYPES: dict[str, type[AggregateEvent]] = EVENT_TYPES
 
-AnyEvent = DomainEvent | RepairEvent
+AnyEvent = AggregateEvent
 
 
-def event_to_dict(event: Event, converter: cattrs.Converter | None = None) -> dict[str, Any]:
-    """A JSON-ready dict of ``event`` with its type under ``"type"``."""
+def event_to_dict(
+    event: AggregateEvent, converter: cattrs.Converter | None = None
+) -> dict[str, Any]:
+    """A JSON-ready dict of ``event``: its fields, its type under ``"type"`` and the version
+    of its shape under ``"v"``."""
     data: dict[str, Any] = (converter or _default()).unstructure(event)
     data["type"] = event.name
+    data["v"] = type(event).class_version
     return data
 
 
 def event_from_dict(
     data: dict[str, Any], converter: cattrs.Converter | None = None
-) -> AnyEvent:
-    """Rebuild an event from :func:`event_to_dict` output."""
+) -> AggregateEvent:
+    """Rebuild an event from :func:`event_to_dict` output, upcasting a payload written with
+    an older ``class_version`` through the class's ``upcasters``."""
+    if not isinstance(data, dict):
+        raise StorageError(f"an event payload is a JSON object, not {type(data).__name__}")
     payload = dict(data)
     name = payload.pop("type", None)
+    version = payload.pop("v", 1)
     cls = ALL_EVENT_TYPES.get(str(name))
     if cls is None:
         raise StorageError(f"unknown event type {name!r}")
-    return (converter or _default()).structure(payload, cls)
+    if isinstance(version, bool) or not isinstance(version, int) or not (
+        1 <= version <= cls.class_version
+    ):
+        raise StorageError(f"{name}: unknown payload version {version!r}")
+    while version < cls.class_version:
+        upcast = cls.upcasters.get(version)
+        if upcast is None:
+            raise StorageError(f"{name}: no upcaster from version {version}")
+        payload = upcast(payload)
+        version += 1
+    try:
+        return (converter or _default()).structure(payload, cls)
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as error:
+        raise StorageError(f"{name}: malformed event payload: {error}") from error
