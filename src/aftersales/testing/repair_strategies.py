@@ -11,13 +11,23 @@ stateful test can ask which commands the workflow offers an order now::
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from uuid import UUID
 
 from hypothesis import strategies as st
 
-from aftersales.domain.parts import Part, PartOrigin, PartSource
+from aftersales.domain.parts import (
+    LocationKind,
+    Part,
+    PartOrigin,
+    PartSource,
+    Stock,
+    StockLocation,
+)
+from aftersales.domain.records import Actor
 from aftersales.domain.repair import (
     DEFAULT_QC_CHECKLIST,
     DataHandling,
@@ -32,8 +42,10 @@ from aftersales.domain.repair import (
     ReopenKind,
     RepairOrder,
     RepairPolicy,
+    Vendor,
 )
 from aftersales.domain.values import Money, Role
+from aftersales.errors import AftersalesError
 from aftersales.testing.strategies import names, non_blank_texts
 from aftersales.workflows.depot import DEPOT
 from aftersales.workflows.outsourced import OUTSOURCED
@@ -58,11 +70,16 @@ __all__ = [
     "qc_answers",
     "reopen_kinds",
     "repair_policies",
+    "stock_locations",
+    "stocks",
+    "vendors",
 ]
 
 #: Depot workflow trigger → the RepairDesk command that fires it (others share the name).
 _DEPOT_TRIGGER: Mapping[str, str] = {
+    "assign_engineer": "assign_repair_engineer",
     "record_parts_reserved": "reserve_parts",
+    "record_parts_released": "",  # fired by release_parts on the stock location
     "close": "close_order",
     "receive_from_vendor": "",  # fired by back_to_depot on the outsourced repair
     "vendor_gave_up": "",  # fired by give_up_outsourcing / offer_replacement_after_vendors
@@ -91,19 +108,22 @@ PARTS_COMMANDS: tuple[str, ...] = (
 )
 
 C, E, S, REP, CU = Role.CLERK, Role.ENGINEER, Role.SUPERVISOR, Role.CUSTOMER_REP, Role.CUSTOMER
-#: Who normally issues each command under :data:`~aftersales.service.repairs.REPAIR_PERMISSIONS`.
+#: Who normally issues each command under
+#: :data:`~aftersales.service.authorization.DEFAULT_PERMISSIONS`.
 NATURAL_REPAIR_ROLE: Mapping[str, Role] = {
-    "sign_intake": C, "diagnose": E, "reopen_diagnosis": E, "send_estimate": E,
+    "assign_repair_engineer": C, "sign_intake": C, "diagnose": E, "reopen_diagnosis": E,
+    "send_estimate": E,
     "approve_estimate": CU, "decline_estimate": CU, "start_repair": E,
     "record_repair_work": E, "fit_part": E, "receive_deposit": C, "wait_for_parts": E,
     "reserve_parts": E, "resume_repair": E, "propose_additional_work": E,
     "approve_additional_work": CU, "decline_additional_work": CU, "finish_repair": E,
     "record_qc": E, "rework": E, "record_progress_check": C, "notify_delay": C,
-    "mark_ready": C, "apply_discount": C, "settle": C, "deliver": C, "close_order": C,
+    "mark_ready": C, "apply_discount": S, "settle": C, "deliver": C, "close_order": C,
     "declare_unrepairable": E, "offer_replacement": S, "accept_replacement": C,
     "return_unrepaired": C, "send_to_vendor": E, "choose_vendor": C, "ship_to_vendor": C,
     "chase_vendor": C, "vendor_returned": C, "reinspect": E, "back_to_depot": E,
-    "record_vendor_failure": C, "offer_replacement_after_vendors": S,
+    "record_vendor_failure": C, "failed_unit_returned": C,
+    "offer_replacement_after_vendors": S,
     "give_up_outsourcing": S, "issue_part": E, "release_parts": E,
     "return_defective_part": E, "report_dead_on_arrival": E,
 }
@@ -175,41 +195,58 @@ def old_part_dispositions() -> st.SearchStrategy[OldPartDisposition]:
 
 
 def _prices(low: int = 0, high: int = 3000) -> st.SearchStrategy[Decimal]:
-    return st.integers(min_value=low, max_value=high).map(Decimal)
+    edges = tuple(e for e in (low, 999, 1000, 1001, high) if low <= e <= high)
+    return st.one_of(st.integers(min_value=low, max_value=high), st.sampled_from(edges)).map(
+        Decimal
+    )
 
 
-def intakes(handling: DataHandling | None = None) -> st.SearchStrategy[Intake]:
-    """R13: a filled-in intake form (appearance, configuration, accessories, data handling)."""
+@functools.cache
+def intakes(
+    handling: DataHandling | None = None, *, texts: st.SearchStrategy[str] | None = None
+) -> st.SearchStrategy[Intake]:
+    """R13: a filled-in intake form (appearance, configuration, accessories, data handling);
+    ``texts`` draws its descriptions (default: :func:`~aftersales.testing.strategies.
+    non_blank_texts`)."""
+    text = texts if texts is not None else non_blank_texts(max_size=20)
     return st.builds(
         Intake,
-        appearance=non_blank_texts(max_size=20),
-        configuration=non_blank_texts(max_size=20),
-        accessories=st.lists(st.sampled_from(["charger", "bag", "mouse", "电源适配器"]),
+        appearance=text,
+        configuration=text,
+        accessories=st.lists(st.sampled_from(("charger", "bag", "mouse", "电源适配器")),
                              max_size=3, unique=True).map(tuple),
         data_handling=st.just(handling) if handling is not None else data_handlings(),
-        damage_notes=st.sampled_from(["", "corner dent", "屏幕划痕"]),
+        damage_notes=st.sampled_from(("", "corner dent", "屏幕划痕")),
     )
 
 
 def estimate_lines(
-    *, currency: str = "CNY", skus: Sequence[str] = ("VR-1",)
+    *, currency: str = "CNY", skus: Sequence[str] = ("VR-1",),
+    texts: st.SearchStrategy[str] | None = None,
 ) -> st.SearchStrategy[EstimateLine]:
     """R22: one priced line: labour, a call-out, or a part (ours or the customer's, OEM or
-    third-party, perhaps to be ordered)."""
+    third-party, perhaps to be ordered); prices include the R23 edge of an expensive part
+    (999, 1000, 1001)."""
+    return _estimate_lines(currency, tuple(skus), texts)
+
+
+@functools.cache
+def _estimate_lines(
+    currency: str, skus: tuple[str, ...], texts: st.SearchStrategy[str] | None
+) -> st.SearchStrategy[EstimateLine]:
+    text = texts if texts is not None else non_blank_texts(max_size=16)
     money = _prices().map(lambda a: Money(a, currency))
     plain = st.builds(
-        EstimateLine, st.sampled_from(EstimateBasis), non_blank_texts(max_size=12),
-        non_blank_texts(max_size=16), st.sampled_from([LineKind.LABOUR, LineKind.CALL_OUT]),
-        money,
+        EstimateLine, st.sampled_from(EstimateBasis), text, text,
+        st.sampled_from((LineKind.LABOUR, LineKind.CALL_OUT)), money,
     )
 
     @st.composite
     def part_line(draw: st.DrawFn) -> EstimateLine:
         source = draw(part_sources())
         return EstimateLine(
-            EstimateBasis.ITEM, draw(non_blank_texts(max_size=12)),
-            draw(non_blank_texts(max_size=16)), LineKind.PART, draw(money),
-            sku=draw(st.sampled_from(list(skus))), source=source, origin=draw(part_origins()),
+            EstimateBasis.ITEM, draw(text), draw(text), LineKind.PART, draw(money),
+            sku=draw(st.sampled_from(skus)), source=source, origin=draw(part_origins()),
             customer_insisted=draw(st.booleans()),
             to_order=source is PartSource.OURS and draw(st.booleans()),
         )
@@ -218,10 +255,12 @@ def estimate_lines(
 
 
 def estimate_line_lists(
-    *, currency: str = "CNY", skus: Sequence[str] = ("VR-1",), max_size: int = 3
+    *, currency: str = "CNY", skus: Sequence[str] = ("VR-1",), max_size: int = 3,
+    texts: st.SearchStrategy[str] | None = None,
 ) -> st.SearchStrategy[list[EstimateLine]]:
     """R22: the lines of one estimate (never empty)."""
-    return st.lists(estimate_lines(currency=currency, skus=skus), min_size=1, max_size=max_size)
+    return st.lists(estimate_lines(currency=currency, skus=skus, texts=texts), min_size=1,
+                    max_size=max_size)
 
 
 def qc_answers(
@@ -246,10 +285,62 @@ def parts(
     sku = st.sampled_from(list(skus)) if skus else st.from_regex(r"[A-Z]{2,4}-[0-9]{1,4}",
                                                                  fullmatch=True)
     return st.builds(
-        Part, sku, names(), part_origins(), _prices(1, 2000).map(lambda a: Money(a, currency)),
-        warranty_months=st.integers(min_value=0, max_value=24),
+        Part, st.uuids(), sku, names(), part_origins(),
+        _prices(1, 2000).map(lambda a: Money(a, currency)),
+        warranty_months=st.none() | st.integers(min_value=0, max_value=24),
         supplier_id=st.just(supplier_id), storage_media=st.booleans(),
     )
+
+
+@functools.cache
+def vendors() -> st.SearchStrategy[Vendor]:
+    """R14: external repair stations of the vendor registry, with their capabilities."""
+    return st.builds(
+        Vendor, st.uuids(), names(), non_blank_texts(max_size=24),
+        st.frozensets(st.sampled_from(("laptop", "desktop", "printer", "联想", "Dell")),
+                      max_size=3),
+    )
+
+
+def stock_locations() -> st.SearchStrategy[StockLocation]:
+    """R28: a warehouse, or an engineer's own stock."""
+    warehouse = st.builds(StockLocation, st.uuids(), names(), st.just(LocationKind.WAREHOUSE))
+    carried = st.builds(StockLocation, st.uuids(), names(), st.just(LocationKind.ENGINEER),
+                        st.uuids())
+    return st.one_of(warehouse, carried)
+
+
+@st.composite
+def stocks(draw: st.DrawFn, *, skus: tuple[str, ...] = ("VR-1", "SSD-1"),
+           max_steps: int = 12) -> Stock:
+    """R28: a location's stock in a *reachable* state: opened empty, then random goods
+    receipts, reservations, issues, releases and dead-on-arrival reports, each refused one
+    skipped, so levels always agree with the reservations and the movement ledger."""
+    clerk = Actor(draw(st.uuids()), "库管 Ma", frozenset({Role.CLERK}))
+    stock = Stock.open(draw(stock_locations()))
+    at = datetime(2026, 11, 23, 9, tzinfo=timezone(timedelta(hours=8)))
+    for _ in range(draw(st.integers(min_value=0, max_value=max_steps))):
+        at = at + timedelta(minutes=draw(st.integers(min_value=1, max_value=600)))
+        step = draw(st.sampled_from(("receive", "reserve", "issue", "release", "doa")))
+        held = sorted(stock.reservations, key=str)
+        try:
+            if step == "receive":
+                stock.receive(sku=draw(st.sampled_from(skus)), actor=clerk, at=at,
+                              quantity=draw(st.integers(min_value=1, max_value=5)))
+            elif step == "reserve":
+                stock.reserve(reservation_id=draw(st.uuids()), order_id=draw(st.uuids()),
+                              sku=draw(st.sampled_from(skus)), actor=clerk, at=at,
+                              quantity=draw(st.integers(min_value=1, max_value=3)))
+            elif held and step == "issue":
+                stock.issue(reservation_id=draw(st.sampled_from(held)), actor=clerk, at=at)
+            elif held and step == "release":
+                stock.release(reservation_id=draw(st.sampled_from(held)), actor=clerk, at=at)
+            elif held:
+                stock.dead_on_arrival(reservation_id=draw(st.sampled_from(held)), actor=clerk,
+                                      at=at)
+        except AftersalesError:
+            continue
+    return stock
 
 
 def repair_policies(*, currency: str = "CNY") -> st.SearchStrategy[RepairPolicy]:
@@ -258,7 +349,7 @@ def repair_policies(*, currency: str = "CNY") -> st.SearchStrategy[RepairPolicy]
         RepairPolicy,
         currency=st.just(currency),
         diagnosis_fee=st.none() | _prices(1, 200).map(lambda a: Money(a, currency)),
-        progress_check_fraction=st.sampled_from([0.7, 0.75, 0.8]),
+        progress_check_fraction=st.sampled_from((0.7, 0.75, 0.8)),
         rerepair_window_days=st.integers(min_value=0, max_value=30),
         rerepair_same_fault_free=st.booleans(),
         repeat_failure_threshold=st.integers(min_value=1, max_value=3),
