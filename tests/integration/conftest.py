@@ -5,6 +5,12 @@ SQLite needs nothing (a file in ``tmp_path``). PostgreSQL and MariaDB are found 
 tests of that engine are skipped, except under ``CI=true`` where a missing or unreachable
 server fails them. Each test gets its own PostgreSQL schema (``search_path``) or MariaDB
 database, dropped afterwards, so concurrent test runs on the same servers never meet.
+
+The ``store`` of a test is migrated with the shipped migrations (its revision is kept in
+``aftersales_alembic_version``, :data:`aftersales.adapters.sql.VERSION_TABLE`) and runs on a
+:class:`~aftersales.ManualClock` (``store.clock``, starting at :data:`START`, far from the
+wall clock): desks on it share that clock, so every stamp the store writes (outbox
+``recorded_at``, ``published_at``, ``failed_at``) is checkable.
 """
 
 from __future__ import annotations
@@ -13,13 +19,21 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from aftersales import ManualClock
 from aftersales.adapters.sql import SqlStore, create_engine, upgrade
+
+#: Where the clock of every ``store`` fixture starts (UTC+8, with microseconds, years away
+#: from the wall clock, so a stamp taken from the system clock instead is caught).
+START = datetime(2024, 5, 1, 8, 30, 0, 123456, tzinfo=timezone(timedelta(hours=8)))
+#: How far that clock moves on every reading.
+CLOCK_STEP = timedelta(minutes=7)
 
 ENGINES = ("sqlite", "postgres", "mariadb")
 URL_VARIABLES = {
@@ -129,11 +143,17 @@ def engine(make_engine: EngineFactory) -> sa.Engine:
 
 
 @pytest.fixture
-def store(engine: sa.Engine) -> SqlStore:
-    """A SqlStore on a fresh database migrated to head with the shipped migrations."""
-    upgrade(engine)
-    return SqlStore(engine)
+def clock() -> ManualClock:
+    """The store's clock: :data:`START`, moving :data:`CLOCK_STEP` on every reading."""
+    return ManualClock(START, step=CLOCK_STEP)
 
+
+@pytest.fixture
+def store(engine: sa.Engine, clock: ManualClock) -> SqlStore:
+    """A SqlStore on a fresh database migrated to head with the shipped migrations, on
+    ``clock``."""
+    upgrade(engine)
+    return SqlStore(engine, clock=clock)
 
 
 @pytest.fixture(scope="session")

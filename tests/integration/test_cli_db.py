@@ -1,4 +1,5 @@
-"""`aftersales db upgrade URL` brings an empty database to the current schema on every engine."""
+"""`aftersales db upgrade URL` brings an empty database to the current schema on every engine;
+`aftersales db current URL` reports where a database stands."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from aftersales.adapters.sql import SqlStore, create_engine, head_revision
+from aftersales.adapters.sql import VERSION_TABLE, SqlStore, create_engine, head_revision
 from aftersales.cli import main
+from aftersales.domain import KINDS
 
 URL_VARIABLES = {
     "postgres": "AFTERSALES_TEST_POSTGRES_URL",
@@ -51,24 +53,44 @@ def empty_database_url(
 def test_db_upgrade_brings_an_empty_database_to_head(
     empty_database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """``db current`` says empty; ``db upgrade`` makes every declared table and records
+    ``aftersales_0001`` in ``aftersales_alembic_version``; a second run changes nothing;
+    ``db current`` then names the head; the store accepts the schema."""
+    head = head_revision()
+    assert head == "aftersales_0001"
     assert main(["db", "current", empty_database_url]) == 0
-    assert "empty" in capsys.readouterr().out
+    assert "database schema: empty" in capsys.readouterr().out
     assert main(["db", "upgrade", empty_database_url]) == 0
-    assert f"empty -> {head_revision()}" in capsys.readouterr().out
+    assert f"empty -> {head}" in capsys.readouterr().out
     assert main(["db", "upgrade", empty_database_url]) == 0  # a second run changes nothing
-    assert f"{head_revision()} -> {head_revision()}" in capsys.readouterr().out
+    assert f"{head} -> {head}" in capsys.readouterr().out
+    assert main(["db", "current", empty_database_url]) == 0
+    assert f"database schema: {head} (head {head})" in capsys.readouterr().out
     engine = create_engine(empty_database_url)
     try:
         tables = set(sa.inspect(engine).get_table_names())
-        assert {"service_requests", "request_record", "outbox", "idempotency_keys"} <= tables
+        expected = {t for kind in KINDS for t in (kind.table, f"{kind.table}_record")}
+        assert tables == expected | {"outbox", "idempotency_keys", VERSION_TABLE}
         with SqlStore(engine).unit_of_work() as uow:  # the store accepts the schema
             assert uow.requests.find() == []
     finally:
         engine.dispose()
 
 
-def test_db_upgrade_reports_an_unreachable_server_without_a_traceback(
-    capsys: pytest.CaptureFixture[str],
+def test_db_upgrade_to_an_unknown_revision_fails_cleanly(
+    empty_database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["db", "upgrade", "postgresql+psycopg://nobody@127.0.0.1:9/none"]) == 1
+    """An unknown ``--revision``: exit status 1, a one-line error, the database left empty."""
+    assert main(["db", "upgrade", empty_database_url, "--revision", "aftersales_0099"]) == 1
     assert "aftersales db upgrade:" in capsys.readouterr().err
+    assert main(["db", "current", empty_database_url]) == 0
+    assert "database schema: empty" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("action", ["upgrade", "current"])
+def test_db_reports_an_unreachable_server_without_a_traceback(
+    capsys: pytest.CaptureFixture[str], action: str
+) -> None:
+    """Nothing listens on the port: exit status 1 and a message naming the command."""
+    assert main(["db", action, "postgresql+psycopg://nobody@127.0.0.1:9/none"]) == 1
+    assert f"aftersales db {action}:" in capsys.readouterr().err

@@ -57,7 +57,9 @@ def test_r13_a_broken_copy_that_skips_qc_fails_the_check() -> None:
     assert len(problems) == 1
     assert problems[0].startswith("'delivered' is reachable without passing quality_check (R13)")
     with pytest.raises(WorkflowDefinitionError):
-        Workflow(_with(DEPOT, skip), DepotState, "RepairOrder")
+        Workflow(_with(DEPOT, skip), "RepairOrder")
+    with pytest.raises(WorkflowDefinitionError, match="quality_check"):
+        Workflow(DEPOT.extend(transitions=[skip]), "RepairOrder")
 
 
 def test_r13_delivery_without_the_qc_guard_fails_the_check() -> None:
@@ -90,8 +92,8 @@ def test_removing_the_way_out_of_quality_check_is_reported() -> None:
 
 def test_the_machines_are_shared_and_hold_no_models() -> None:
     assert DEPOT_FLOW.machine.models == [] and OUTSOURCED_FLOW.machine.models == []
-    assert DEPOT_FLOW.initial is DepotState.INTAKE
-    assert OUTSOURCED_FLOW.initial is OutsourcedState.OPENED
+    assert DEPOT_FLOW.initial == DepotState.INTAKE
+    assert OUTSOURCED_FLOW.initial == OutsourcedState.OPENED
 
 
 def test_check_names_the_refusal() -> None:
@@ -115,3 +117,58 @@ def test_mermaid_diagrams_show_the_guards() -> None:
     assert "[*] --> intake" in diagram and "closed --> [*]" in diagram
     assert "at_vendor --> returned: vendor_returned" in OUTSOURCED.to_mermaid()
     assert all(t.rule for t in DEPOT.transitions)
+
+
+def test_r14_a_vendor_failing_while_holding_the_unit_keeps_it_out_until_it_returns() -> None:
+    assert OUTSOURCED_FLOW.transition_for("at_vendor", "vendor_failed") == Transition(
+        "vendor_failed", ["at_vendor"], "failed_at_vendor", rule="R14"
+    )
+    returned = OUTSOURCED_FLOW.transition_for("returned", "vendor_failed")
+    assert returned is not None and returned.dest == "vendor_failed"
+    way_out = {t.trigger: t.dest for t in OUTSOURCED.transitions
+               if "failed_at_vendor" in t.sources}
+    assert way_out == {"chase": "failed_at_vendor", "failed_unit_returned": "vendor_failed"}
+    assert OUTSOURCED_FLOW.transition_for("failed_at_vendor", "choose_vendor") is None
+    assert "failed_at_vendor --> vendor_failed: failed_unit_returned" in OUTSOURCED.to_mermaid()
+
+
+@attrs.define
+class _Order:
+    id: str = "RO-9"
+    state: str = DepotState.READY_FOR_PICKUP
+    qc_passed_after_last_repair: bool = False
+    settled: bool = False
+    photos_taken: bool = False
+
+
+def test_r13_r25_a_refused_delivery_names_every_missing_precondition() -> None:
+    with pytest.raises(GuardFailed) as info:
+        DEPOT_FLOW.check(_Order(), "deliver")
+    assert info.value.codes == ("qc_passed_after_last_repair", "settled")
+    assert "no QC checklist has passed" in str(info.value)
+    assert "R25: the job is not settled" in str(info.value)
+    assert DEPOT_FLOW.refusal(_Order(settled=True, qc_passed_after_last_repair=True),
+                              "deliver") is None
+    early = _Order(state=DepotState.QUALITY_CHECK)
+    refusal = DEPOT_FLOW.refusal(early, "deliver")
+    assert type(refusal) is InvalidTransition
+    assert refusal.codes == ("state", "qc_passed_after_last_repair", "settled")
+    assert refusal.reasons[0] == "needs state ready_for_pickup"
+
+
+def test_r13_an_extended_depot_adds_a_guard_the_shipped_checks_still_hold_for() -> None:
+    extended = DEPOT.extend(name="depot", conditions={"mark_ready": ["photos_taken"]},
+                            condition_reasons={"photos_taken": "no photos of the unit"})
+    assert check_workflow(extended) == []
+    flow = Workflow(extended, "RepairOrder",
+                    guards={"photos_taken": lambda subject, _order: subject.photos_taken})
+    qc_passed = _Order(state=DepotState.QUALITY_CHECK, qc_passed_after_last_repair=True)
+    with pytest.raises(GuardFailed, match="no photos of the unit") as info:
+        flow.check(qc_passed, "mark_ready")
+    assert info.value.codes == ("photos_taken",)
+    assert flow.refusal(attrs.evolve(qc_passed, photos_taken=True), "mark_ready") is None
+    assert DEPOT_FLOW.refusal(qc_passed, "mark_ready") is None  # the shipped flow is untouched
+    with pytest.raises(WorkflowDefinitionError, match="is on no transition"):
+        Workflow(DEPOT, "RepairOrder", guards={"photos_taken": lambda s, o: True})
+    dropped = DEPOT.extend(remove=[("mark_ready", "quality_check"), ("rework", "quality_check")])
+    assert "state 'quality_check' cannot reach any final state" in check_workflow(dropped)

@@ -9,11 +9,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
 
-from aftersales.domain import Actor, Equipment, Money, Role
+from aftersales.domain import Actor, Equipment, Money, Role, elapsed
 from aftersales.domain import repair_events as rev
 from aftersales.domain.repair import (
     DataHandling,
@@ -69,6 +70,7 @@ def order_at(in_warranty: bool = True, *, approved: bool = False) -> RepairOrder
         fault_kind=FaultKind.HARDWARE,
         equipment=Equipment(UNIT, serial="SN", model="X1", installed_on=installed),
         warranty_policy=WarrantyPolicy(), actor=ENGINEER, at=T0 + H, policy=POLICY,
+        fault_code="HW-DISPLAY",
     )
     if approved:
         line = EstimateLine(EstimateBasis.ITEM, "display", "vendor repair", LineKind.LABOUR,
@@ -106,7 +108,7 @@ def snapshot(entity: Any) -> dict[str, Any]:
 
 def test_r14_outsourcing_needs_maker_warranty_or_beyond_local_ability() -> None:
     order, repair = sent()  # in the maker's warranty
-    assert repair.maker_warranty and order.state is DepotState.AT_VENDOR
+    assert repair.maker_warranty and order.state == DepotState.AT_VENDOR
     assert order.outsourced_ids == [repair.id]
     out_of_warranty = order_at(in_warranty=False, approved=True)
     before = snapshot(out_of_warranty)
@@ -128,7 +130,7 @@ def test_r14_a_chargeable_unit_goes_out_only_after_approval() -> None:
 def test_r14_a_full_outsourced_repair_comes_back_through_reinspection_and_qc() -> None:
     order, repair = sent()
     v = shipped(repair)
-    assert repair.state is OutsourcedState.AT_VENDOR and repair.vendor_id == v.id
+    assert repair.state == OutsourcedState.AT_VENDOR and repair.vendor_id == v.id
     attempt = repair.current_attempt
     assert attempt is not None and attempt.shipment is not None
     assert attempt.shipment.voucher == "pick-up voucher 7781"
@@ -143,18 +145,19 @@ def test_r14_a_full_outsourced_repair_comes_back_through_reinspection_and_qc() -
     assert not failed.passed and not repair.reinspection_passed
     outsourced.reinspect(repair, results=results, actor=ENGINEER, at=T0 + 62 * H)
     outsourced.back_to_depot(repair, actor=CLERK, at=T0 + 62 * H)
-    assert repair.state is OutsourcedState.BACK_AT_DEPOT
+    assert repair.state == OutsourcedState.BACK_AT_DEPOT
     depot.receive_from_vendor(order, outsourced=repair, actor=CLERK, at=T0 + 63 * H)
-    assert order.state is DepotState.QUALITY_CHECK and not order.qc_passed_after_last_repair
+    assert order.state == DepotState.QUALITY_CHECK and not order.qc_passed_after_last_repair
     depot.record_qc(order, results=results, actor=ENGINEER, at=T0 + 64 * H)
     depot.mark_ready(order, pickup_at=T0 + 70 * H, actor=CLERK, at=T0 + 64 * H, policy=POLICY)
-    assert order.state is DepotState.READY_FOR_PICKUP
+    assert order.state == DepotState.READY_FOR_PICKUP
     assert outsourced.verify_outsourced_record(repair) == []
     assert depot.verify_repair_record(order) == []
     names = [e.name for e in repair.pending_events]
     assert names == ["OutsourcingOpened", "VendorChosen", "ShippedToVendor", "VendorReturned",
                      "UnitReinspected", "UnitReinspected", "OutsourcingClosed"]
-    assert all(e.aggregate == "OutsourcedRepair" for e in repair.pending_events)
+    assert all(isinstance(e, rev.OutsourcedEvent) and e.aggregate_type == "OutsourcedRepair"
+               and e.aggregate_id == repair.id for e in repair.pending_events)
 
 
 def test_r14_receiving_from_the_vendor_needs_a_passed_reinspection() -> None:
@@ -167,7 +170,7 @@ def test_r14_receiving_from_the_vendor_needs_a_passed_reinspection() -> None:
     other_order, other = sent()
     with pytest.raises(ValidationError):
         depot.receive_from_vendor(order, outsourced=other, actor=CLERK, at=T0 + 9 * H)
-    assert other_order.state is DepotState.AT_VENDOR
+    assert other_order.state == DepotState.AT_VENDOR
 
 
 # --- R14 the bounded vendor loop -------------------------------------------------------------
@@ -180,6 +183,11 @@ def test_r14_vendor_loop_is_bounded_by_policy() -> None:
     outsourced.record_vendor_failure(repair, reason="no panels", actor=CLERK, at=T0 + 20 * H)
     event = repair.pending_events[-1]
     assert isinstance(event, rev.VendorFailed) and event.attempts_left == 1
+    assert repair.state == OutsourcedState.FAILED_AT_VENDOR  # it still holds the unit
+    with pytest.raises(InvalidTransition):
+        outsourced.choose_vendor(repair, vendor=vendor("Dell station"), actor=CLERK,
+                                 at=T0 + 20 * H)
+    outsourced.failed_unit_returned(repair, actor=CLERK, at=T0 + 21 * H, note="SF back")
     with pytest.raises(GuardFailed, match="already failed"):
         outsourced.choose_vendor(repair, vendor=first, actor=CLERK, at=T0 + 21 * H)
     shipped(repair, vendor("Dell station"), at=T0 + 21 * H)
@@ -193,7 +201,7 @@ def test_r14_vendor_loop_is_bounded_by_policy() -> None:
     outsourced.offer_replacement(repair, reason="two vendors failed", actor=CLERK,
                                  at=T0 + 42 * H)
     depot.vendor_gave_up(order, outsourced=repair, actor=CLERK, at=T0 + 43 * H)
-    assert order.state is DepotState.UNREPAIRABLE and order.replacement_justified
+    assert order.state == DepotState.UNREPAIRABLE and order.replacement_justified
     depot.offer_replacement(order, model="X1 Gen 2", actor=CLERK, at=T0 + 44 * H)
     depot.accept_replacement(order, serial="SN-R", signed_by="Ms Qian", actor=CLERK,
                              at=T0 + 45 * H)
@@ -207,7 +215,8 @@ def test_r14_vendor_loop_is_bounded_by_policy() -> None:
 
 def test_r14_a_vendor_must_be_active_and_capable() -> None:
     _, repair = sent()
-    retired = attrs.evolve(vendor(), active=False)
+    retired = attrs.evolve(vendor(), state="retired")
+    assert not retired.active
     with pytest.raises(GuardFailed, match="not active"):
         outsourced.choose_vendor(repair, vendor=retired, actor=CLERK, at=T0 + 5 * H)
     with pytest.raises(GuardFailed, match="does not repair"):
@@ -221,11 +230,15 @@ def test_r14_giving_up_returns_the_unit_unrepaired() -> None:
     order, repair = sent()
     shipped(repair)
     outsourced.record_vendor_failure(repair, reason="no parts", actor=CLERK, at=T0 + 9 * H)
+    with pytest.raises(InvalidTransition):  # the vendor still holds the unit
+        outsourced.give_up(repair, reason="customer wants it back", actor=CLERK,
+                           at=T0 + 10 * H)
+    outsourced.failed_unit_returned(repair, actor=CLERK, at=T0 + 10 * H)
     outsourced.give_up(repair, reason="customer wants it back", actor=CLERK, at=T0 + 10 * H)
     depot.vendor_gave_up(order, outsourced=repair, actor=CLERK, at=T0 + 11 * H)
     depot.settle(order, amount=order.amount_due(), actor=CLERK, at=T0 + 12 * H)
     depot.return_unrepaired(order, signed_by="Ms Qian", actor=CLERK, at=T0 + 13 * H)
-    assert order.state is DepotState.RETURNED
+    assert order.state == DepotState.RETURNED
     assert order.unrepaired_reason == "R14: customer wants it back"
 
 
@@ -285,6 +298,42 @@ def test_r14_return_ledger_lists_units_at_vendors_with_time_out_and_overdue() ->
     assert first.out_for == timedelta(days=3) and first.overdue
     assert second.out_for == timedelta(days=2) and not second.overdue
     assert first.carrier == "SF Express" and first.tracking_number.startswith("SF")
+
+
+@pytest.mark.parametrize("late_by", [timedelta(0), timedelta(microseconds=1)],
+                         ids=["at the promise", "just after"])
+def test_r14_a_unit_is_overdue_only_after_the_vendors_promised_time(late_by: timedelta) -> None:
+    _, repair = sent()
+    shipped(repair, at=T0, promised=timedelta(days=2))
+    (line,) = return_ledger([repair], T0 + timedelta(days=2) + late_by)
+    assert line.overdue is (late_by > timedelta(0))
+    assert line.promised_by == T0 + timedelta(days=2)
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def test_r14_time_out_at_the_vendor_is_absolute_time_across_a_dst_change() -> None:
+    _, repair = sent()
+    shipped_at = datetime(2026, 10, 24, 10, 0, tzinfo=BERLIN)  # CEST; clocks go back on 25 Oct
+    shipped(repair, at=shipped_at, promised=timedelta(days=5))
+    now = datetime(2026, 10, 26, 10, 0, tzinfo=BERLIN)  # CET: 48 h on the wall clock
+    (line,) = return_ledger([repair], now)
+    assert line.out_for == timedelta(hours=49)
+    (same,) = return_ledger([repair], now.astimezone(UTC))
+    assert same.out_for == timedelta(hours=49)
+
+
+def test_r15_the_vendor_chase_schedule_is_absolute_time_across_a_dst_change() -> None:
+    promised = datetime(2026, 3, 29, 12, 0, tzinfo=BERLIN)  # CEST, the day clocks go forward
+    first = next_vendor_chase(POLICY, promised, None)
+    assert first == datetime(2026, 3, 28, 23, 0, tzinfo=BERLIN)  # 12 h before, in CET
+    assert elapsed(first, promised) == 12 * H
+    assert next_vendor_chase(POLICY, promised.astimezone(UTC), None) == first
+    chased = datetime(2026, 3, 29, 0, 30, tzinfo=BERLIN)
+    following = next_vendor_chase(POLICY, promised, chased)
+    assert following == datetime(2026, 3, 30, 1, 30, tzinfo=BERLIN)  # 24 h later, in CEST
+    assert elapsed(chased, following) == 24 * H
 
 
 # --- bad input -----------------------------------------------------------------------------

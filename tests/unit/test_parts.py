@@ -39,7 +39,7 @@ def uid() -> UUID:
 
 
 def stocked(quantity: int = 3, sku: str = "SSD-512") -> Stock:
-    stock = Stock(StockLocation(uid(), "Main warehouse"))
+    stock = Stock.open(StockLocation(uid(), "Main warehouse"))
     stock.receive(sku=sku, quantity=quantity, actor=KEEPER, at=T0, supplier_id=SUPPLIER)
     return stock
 
@@ -49,22 +49,50 @@ def snapshot(stock: Stock) -> dict[str, Any]:
 
 
 def test_r28_catalogue_entries_carry_origin_price_and_own_warranty() -> None:
-    ssd = Part("SSD-512", "512 GB SSD", PartOrigin.OEM, Money(Decimal(399), "CNY"),
+    ssd = Part(uid(), "SSD-512", "512 GB SSD", PartOrigin.OEM, Money(Decimal(399), "CNY"),
                warranty_months=12, supplier_id=SUPPLIER, storage_media=True)
-    fan = Part("FAN-1", "fan", PartOrigin.THIRD_PARTY, Money(Decimal(40), "CNY"))
+    fan = Part(uid(), "FAN-1", "fan", PartOrigin.THIRD_PARTY, Money(Decimal(40), "CNY"))
     catalogue = PartsCatalogue([ssd, fan])
     assert catalogue.get("SSD-512") is ssd and "FAN-1" in catalogue
-    assert fan.warranty_months == 3
+    assert ssd.warranty_months == 12 and ssd.storage_media and ssd.supplier_id == SUPPLIER
+    # R21: no warranty of its own means the repair policy's default applies at delivery
+    assert fan.warranty_months is None and fan.state == "active"
     with pytest.raises(NotFound):
         catalogue.get("GPU-1")
     with pytest.raises(ValidationError):
         PartsCatalogue([fan, fan])
     with pytest.raises(ValidationError):
-        Part("X", "x", PartOrigin.OEM, Money(Decimal(-1), "CNY"))
+        PartsCatalogue([fan, "SSD-512"])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize("kw", [
+    {"unit_price": Money(Decimal(-1), "CNY")},
+    {"unit_price": Decimal(1)},
+    {"origin": "oem"},
+    {"warranty_months": -1},
+    {"warranty_months": 241},
+    {"warranty_months": True},
+    {"sku": ""},
+    {"sku": "S" * 65},
+    {"name": " "},
+    {"supplier_id": "acme"},
+    {"storage_media": "yes"},
+], ids=lambda kw: "-".join(f"{k}={v!r}"[:30] for k, v in kw.items()))
+def test_r28_a_bad_catalogue_entry_is_refused(kw: dict[str, Any]) -> None:
+    values: dict[str, Any] = {"id": uid(), "sku": "X", "name": "x", "origin": PartOrigin.OEM,
+                              "unit_price": Money(Decimal(1), "CNY")}
+    values.update(kw)
     with pytest.raises(ValidationError):
-        Part("X", "x", "oem", Money(Decimal(1), "CNY"))  # type: ignore[arg-type]
-    with pytest.raises(ValidationError):
-        Part("X", "x", PartOrigin.OEM, Money(Decimal(1), "CNY"), warranty_months=-1)
+        Part(**values)
+
+
+def test_r28_catalogue_warranty_bounds_are_inclusive() -> None:
+    price = Money(Decimal(1), "CNY")
+    assert Part(uid(), "A", "a", PartOrigin.OEM, price, warranty_months=0).warranty_months == 0
+    assert Part(uid(), "B", "b", PartOrigin.OEM, price, warranty_months=240).warranty_months == (
+        240
+    )
+    assert len(Part(uid(), "S" * 64, "s", PartOrigin.OEM, price).sku) == 64
 
 
 def test_r28_stock_is_kept_per_warehouse_and_per_engineer() -> None:
@@ -74,8 +102,14 @@ def test_r28_stock_is_kept_per_warehouse_and_per_engineer() -> None:
         StockLocation(uid(), "van", LocationKind.ENGINEER)
     with pytest.raises(ValidationError):
         StockLocation(uid(), "hall", LocationKind.WAREHOUSE, engineer_id=ENGINEER.id)
-    stock = Stock(van)
-    assert stock.id == van.id and stock.level("SSD-512").available == 0
+    stock = Stock.open(van)
+    assert stock.id == van.id and stock.name == "Wang's van"
+    assert stock.level("SSD-512").available == 0 and stock.pending_events == []
+    assert Stock(van.id, van).location is van
+    with pytest.raises(ValidationError):
+        Stock(uid(), van)  # a stock's id is its location's id
+    with pytest.raises(ValidationError):
+        Stock(van.id, "Wang's van")  # type: ignore[arg-type]
 
 
 def test_r28_reserve_issue_and_release_move_stock_and_append_movements() -> None:
@@ -96,8 +130,8 @@ def test_r28_reserve_issue_and_release_move_stock_and_append_movements() -> None
     assert [e.name for e in stock.pending_events] == [
         "PartsReceived", "PartsReserved", "PartIssued", "PartsReleased",
     ]
-    assert all(e.aggregate == "Stock" and e.aggregate_id == stock.id
-               for e in stock.pending_events)
+    assert all(isinstance(e, rev.StockEvent) and e.aggregate_type == "Stock"
+               and e.aggregate_id == stock.id for e in stock.pending_events)
     assert stock.reservations_for(ORDER) == [stock.reservations[res.id]]
 
 
@@ -208,3 +242,32 @@ def test_stock_clone_is_independent_and_events_are_stable() -> None:
     assert copy.pending_events[0].sequence == 2 and len(stock.movements) == 1
     event = stock.pending_events[0]
     assert event.event_id == attrs.evolve(event).event_id
+
+
+@pytest.mark.parametrize("kw", [
+    {"sku": "S" * 65}, {"sku": "SSD\x00"}, {"quantity": 0}, {"supplier_id": "acme"},
+    {"note": 5}, {"at": datetime(1, 1, 1, tzinfo=UTC)},
+])
+def test_r28_a_bad_goods_receipt_is_refused_and_changes_nothing(kw: dict[str, Any]) -> None:
+    stock = stocked(1)
+    values: dict[str, Any] = {"sku": "SSD-512", "quantity": 1, "actor": KEEPER, "at": T0}
+    values.update(kw)
+    before = snapshot(stock)
+    with pytest.raises(ValidationError):
+        stock.receive(**values)
+    assert snapshot(stock) == before
+
+
+def test_r28_a_dead_on_arrival_report_with_a_bad_note_changes_nothing() -> None:
+    stock = stocked(2)
+    res = stock.reserve(reservation_id=uid(), order_id=ORDER, sku="SSD-512", quantity=1,
+                        actor=KEEPER, at=T0)
+    stock.issue(reservation_id=res.id, actor=KEEPER, at=T0)
+    before = snapshot(stock)
+    with pytest.raises(ValidationError):
+        stock.dead_on_arrival(reservation_id=res.id, actor=ENGINEER, at=T0 + H,
+                              note="dead\x00")
+    with pytest.raises(ValidationError):
+        stock.return_defective(order_id=ORDER, sku="VR-1", actor=ENGINEER, at=T0 + H,
+                               note="burnt\ud800")
+    assert snapshot(stock) == before
