@@ -1,41 +1,39 @@
-"""Benchmark: the SQL adapter against raw DB-API calls doing the same writes, and the adapter's
-read paths on large tables.
+"""Benchmark: the SQL adapter against the bare driver sending the very same statements, and
+the adapter's read paths on large tables.
 
-Run: ``python benchmarks/bench_sql.py [--engines sqlite,postgres] [--lifecycles N] ...``
-(``--help`` lists every option). Three parts, each on its own fresh database (a file in a temp
-directory for SQLite, a freshly created schema for PostgreSQL; dropped afterwards):
+Run: ``python benchmarks/bench_sql.py [--quick] [--engines sqlite,postgres] [--parts ...]``
+(``--help`` lists every option; PostgreSQL is taken from ``AFTERSALES_BENCH_POSTGRES_URL`` or
+``AFTERSALES_TEST_POSTGRES_URL``, default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``;
+a private schema is made there and dropped afterwards). Three parts:
 
-1. **Commands.** The full remote and on-site lifecycles of ``bench_lifecycles.py``, one
-   transaction per command, through :class:`ServiceDesk` on :class:`SqlStore`; and, in the
-   same run and on the same tables, through the bare driver (``sqlite3`` / ``psycopg``)
-   writing the same rows: register = INSERT the request row + its record row(s) + its outbox
-   row; every other command = SELECT the request row by id, UPDATE it with the version check,
-   INSERT the record row(s), INSERT the outbox row, COMMIT. The document written is the whole
-   aggregate with its R9 record (as the adapter stores it). The raw path writes the very
-   documents, record entries and event payloads the domain produced (captured once from an
-   in-memory run), so both sides move the same bytes. Rounds are interleaved and the best of
-   each is kept (as in ``bench_lifecycles.py``); compare the ratio, not absolute rates.
-   Targets: SQLite <= 3x raw, PostgreSQL <= 1.5x raw.
-2. **Loading.** ``--load-rows`` (100k) realistic requests with their full R9 records are bulk
-   inserted (portable SQLAlchemy Core executemany), then all of them are loaded through
-   ``uow.requests.find()``; prints seconds.
-3. **Queries.** ``--query-rows`` (1M) requests bulk inserted with every index in place, the
-   tables analysed (as autovacuum would), then the median time of ``find(customer_id=...,
-   states=OPEN)`` ("open requests of a customer") and ``find(states=[...], priority=...,
-   limit=50)`` ("requests by state and priority") through the adapter, each in a fresh unit of
-   work, plus the ``EXPLAIN`` of the very statements the adapter emitted. Target: < 10 ms.
+1. **Commands.** The remote and on-site lifecycles of ``bench_lifecycles.py`` (one
+   transaction per command) through :class:`~aftersales.ServiceDesk` on
+   :class:`~aftersales.adapters.sql.SqlStore`, against raw ``sqlite3`` / ``psycopg`` replaying
+   exactly the statements the adapter sent for the same commands (captured with SQLAlchemy's
+   cursor events on a twin database, see ``_harness.py``): the same reads, writes, BEGIN,
+   COMMIT and ROLLBACK with the same bound parameters and the same durability settings (SQLite
+   WAL + ``synchronous=NORMAL`` on both sides; PostgreSQL's server defaults on both), every
+   result fetched and its JSON documents decoded. So the ratio is what the runner, the domain,
+   the unit of work, (de)serialization and SQLAlchemy cost on top of the database work.
+   Targets: SQLite <= 3.2x (no regression), issue 9 <= 1.5x; PostgreSQL <= 1.9x, issue 9
+   <= 1.2x.
+2. **Loading.** ``--load-rows`` requests (100k; ``--quick`` 1k) with their full step records,
+   bulk inserted, then all loaded through ``uow.requests.find()`` (every record row read,
+   every chain verified, every document decoded). Issue 9 target: 100k in < 10 s (in quick
+   mode the time is projected to 100k). The same statements replayed raw show the database's
+   share.
+3. **Queries.** ``--query-rows`` requests (1M; ``--quick`` 5k) bulk inserted with every index
+   in place and full records (``--query-records open`` keeps records for open requests only),
+   the tables analysed, then min and median of "open requests of a customer"
+   (``find(customer_id=c, state=OPEN)``) and "50 by state and priority"
+   (``find(state=[...], priority=p, limit=50)``) through the adapter, each in a fresh unit of
+   work, decoded; the same statements replayed raw; the ``EXPLAIN`` of what the adapter sent.
+   Targets: no regression <= 18 ms (the slowest measured before the redesign), issue 9 < 5 ms.
 
-Data: ~1 customer per 50 requests, registrations spread over three years; requests of the
-last months are mostly open, older ones closed. Documents, R9 records and states come from
-real lifecycles run through the domain (ids, numbers, customers, priorities and times are
-varied per row). With ``--query-records open`` (the default) only open requests get their
-record rows in the 1M set (the queries load only open requests; ``all`` writes every record
-but takes several times longer).
-
-Adding a lifecycle (for example the depot flow, once the desk has its commands): define a
-:class:`Lifecycle` (a ``register`` command and the ``steps`` after it) and add it to
-:data:`LIFECYCLES`; part 1 runs it through the adapter and the raw driver and part 2/3 use its
-snapshots as data templates. ``--flows`` selects which lifecycles run.
+Data: about one customer per 50 requests, registrations over three years, recent requests
+mostly open, older ones closed. Documents and records are snapshots of real lifecycles run
+through the domain, with ids, numbers, customers, engineers, priorities and times varied per
+row and every record chain re-digested, so the adapter loads them as its own.
 """
 
 from __future__ import annotations
@@ -43,16 +41,12 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import random
-import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,44 +54,70 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy import event
 
+from _harness import (
+    Database,
+    Recorder,
+    Series,
+    Statement,
+    clock,
+    clock_name,
+    compare,
+    count_statements,
+    fresh_database,
+    judge,
+    judge_time,
+    mirrored,
+    postgres_reachable,
+    postgres_url,
+    profile,
+    replay,
+    summary,
+)
 from aftersales import (
+    KINDS,
     Actor,
     Channel,
+    Kinds,
     ManualClock,
-    Priority,
-    RandomIds,
     RequestState,
     Role,
+    SequentialIds,
     ServiceDesk,
     ServiceRequest,
+    enroll_first_supervisor,
     in_memory_desk,
 )
-from aftersales.adapters.sql import SqlStore, create_engine, schema, upgrade
-from aftersales.domain.events import DomainEvent
-from aftersales.serialization import event_to_dict, make_converter
+from aftersales.adapters.sql import SqlStore
+from aftersales.adapters.sql.codec import Codec
+from aftersales.domain.kernel import RecordEntry, entry_digest
+from aftersales.domain.request import REQUESTS
 
 BOSS = Actor(UUID(int=1), "boss", frozenset({Role.SUPERVISOR, Role.CLERK}))
-ENGINEER = Actor(UUID(int=2), "eng", frozenset({Role.ENGINEER}))
-START = datetime(2026, 11, 23, tzinfo=UTC)
+T0 = datetime(2026, 11, 23, tzinfo=UTC)
 OPEN_STATES = (
     RequestState.REGISTERED, RequestState.ROUTED, RequestState.ASSIGNED,
     RequestState.IN_PROGRESS, RequestState.RESOLVED, RequestState.CONFIRMED,
-    RequestState.HANDED_TO_DEPOT,
+    RequestState.HANDED_TO_DEPOT, RequestState.AT_DEPOT,
 )
-DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+#: Part 1 bounds: (no regression, issue 9 target) per engine.
+COMMAND_TARGETS = {"sqlite": (3.2, 1.5), "postgres": (1.9, 1.2)}
+#: Part 2: 100k requests loaded in under this many seconds (issue 9).
+LOAD_TARGET_S_PER_100K = 10.0
+#: Part 3: no regression (the slowest "50 by state and priority" before the redesign) and
+#: the issue 9 target, in seconds.
+QUERY_BOUND_S, QUERY_TARGET_S = 0.018, 0.005
 
 
-# --- lifecycles --------------------------------------------------------------------------
+# --- lifecycles ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Cast:
     """Who acts in a lifecycle, and for which customer."""
 
-    boss: Actor
-    engineer: Actor
+    boss: UUID
+    engineer: UUID
     customer_id: UUID
 
 
@@ -129,7 +149,7 @@ def _register(summary: str) -> Callable[[ServiceDesk, Cast], ServiceRequest]:
 
 
 REMOTE_LIFECYCLE = Lifecycle("remote", _register("remote"), (
-    lambda d, c, r: d.assign(c.boss, r, engineer_id=c.engineer.id),
+    lambda d, c, r: d.assign(c.boss, r, engineer_id=c.engineer),
     lambda d, c, r: d.start_remote(c.engineer, r),
     lambda d, c, r: d.record_contact(c.engineer, r, channel=Channel.PHONE, summary="called"),
     lambda d, c, r: d.resolve(c.engineer, r, resolution="fixed"),
@@ -138,7 +158,7 @@ REMOTE_LIFECYCLE = Lifecycle("remote", _register("remote"), (
 ))
 
 ONSITE_LIFECYCLE = Lifecycle("onsite", _register("onsite"), (
-    lambda d, c, r: d.assign(c.boss, r, engineer_id=c.engineer.id),
+    lambda d, c, r: d.assign(c.boss, r, engineer_id=c.engineer),
     lambda d, c, r: d.start_onsite(c.engineer, r),
     lambda d, c, r: d.confirm_need(c.engineer, r),
     lambda d, c, r: d.approve_dispatch(c.boss, r),
@@ -156,684 +176,509 @@ ONSITE_LIFECYCLE = Lifecycle("onsite", _register("onsite"), (
 LIFECYCLES: dict[str, Lifecycle] = {lc.name: lc for lc in (REMOTE_LIFECYCLE, ONSITE_LIFECYCLE)}
 
 
-# --- what a command writes (captured once from the in-memory adapter) ------------------------
-
-CONVERTER = make_converter()
+# --- part 1: commands through the adapter vs the same statements raw -------------------------
 
 
 @dataclass
-class Snapshot:
-    """The rows one committed command writes for one request."""
+class World:
+    """A desk on one database, built deterministically (sequential ids, a manual clock)."""
 
-    request_id: UUID
+    desk: ServiceDesk
+    store: SqlStore
+    cast: Cast
+
+
+def build_world(db: Database) -> World:
+    manual = ManualClock(T0, step=timedelta(seconds=1))
+    store = SqlStore(db.engine, clock=manual)
+    enroll_first_supervisor(store.unit_of_work, actor_id=BOSS.id, name=BOSS.name, at=T0,
+                            roles=BOSS.roles)
+    desk = ServiceDesk(store.unit_of_work, clock=manual, ids=SequentialIds(start=100),
+                       kinds=store.kinds)
+    engineer = desk.register_actor(BOSS.id, name="eng", roles={Role.ENGINEER})
+    customer = desk.register_customer(BOSS.id, name="ACME")
+    return World(desk, store, Cast(BOSS.id, engineer.id, customer.id))
+
+
+def lifecycles(flows: Sequence[Lifecycle], n: int) -> Callable[[World], int]:
+    """The work of one round: n of each lifecycle; returns the number of commands."""
+
+    def work(world: World) -> int:
+        commands = 0
+        for _ in range(n):
+            for lifecycle in flows:
+                for _request in lifecycle.run(world.desk, world.cast):
+                    commands += 1
+        return commands
+
+    return work
+
+
+def bench_commands(kind: str, tmp: Path, flows: Sequence[Lifecycle], n: int,
+                   rounds: int, profiled: bool = False) -> None:
+    with mirrored(kind, tmp, build_world) as (mirror, db):
+        print(f"[{db.label}] 1. lifecycles, one transaction per command: "
+              f"{' + '.join(f'{n} {lc.name}' for lc in flows)} per round, {rounds} rounds, "
+              f"{clock_name(kind)}")
+        adapter, raw = compare(mirror, lifecycles(flows, 1), n, rounds,
+                               "ServiceDesk on SqlStore", "raw driver, same statements")
+        statements, commits = count_statements(mirror.last_script)
+        per_chunk = sum(lc.commands for lc in flows)
+        print(f"  per round: {adapter.operations} commands; {statements / per_chunk:.1f} "
+              f"statements and {commits / per_chunk:.1f} commits per command")
+        print(f"  {adapter.line('command')}")
+        print(f"  {raw.line('command')}")
+        bound, target = COMMAND_TARGETS[kind]
+        judge(f"{'SQLite' if kind == 'sqlite' else 'PostgreSQL'} command / raw same statements",
+              adapter, raw, bound=bound, target=target)
+        if profiled:
+            work = lifecycles(flows, n)
+            profile(f"the adapter, one round on {db.label.split()[0]}",
+                    lambda: mirror.time_adapter(work))
+            script, operations = mirror.record(work)
+            profile(f"the raw replay, one round on {db.label.split()[0]}",
+                    lambda: mirror.time_raw(script, operations))
+
+
+# --- bulk data -------------------------------------------------------------------------------
+
+
+@dataclass
+class Template:
+    """A request as stored after one command of a real lifecycle."""
+
+    doc: dict[str, Any]
+    record: list[RecordEntry]
+    version: int
     state: str
-    priority: int
+    request_id: UUID
     engineer_id: UUID | None
     registered_at: datetime
-    updated_at: datetime
-    version: int
-    doc: dict[str, Any]  # the aggregate with its record, without version (as the adapter
-    # stores it since schema revision 0003)
-    record: list[dict[str, Any]]  # the new R9 entries of this command
-    full_record: list[dict[str, Any]]  # the whole record after it
-    events: list[tuple[str, int, datetime, dict[str, Any]]]  # name, sequence, at, payload
 
 
-class _Capture:
-    def __init__(self) -> None:
-        self.events: list[DomainEvent] = []
-
-    def publish(self, events: Sequence[DomainEvent]) -> None:
-        self.events.extend(events)
-
-
-def _entry(e: Any) -> dict[str, Any]:
-    return {
-        "sequence": e.sequence, "at": e.at, "actor_id": e.actor_id, "workflow": e.workflow,
-        "subject_id": e.subject_id, "action": e.action, "from_state": e.from_state,
-        "to_state": e.to_state, "note": e.note,
-    }
-
-
-def capture(lifecycle: Lifecycle) -> list[Snapshot]:
-    """Run ``lifecycle`` in memory and return what each of its commands writes."""
-    publisher = _Capture()
-    clock = ManualClock(START, step=timedelta(minutes=7))
-    desk, store = in_memory_desk(supervisor=BOSS, clock=clock, publisher=publisher)
-    store.actors[ENGINEER.id] = ENGINEER
-    customer = desk.register_customer(BOSS, name="ACME")
-    cast = Cast(BOSS, ENGINEER, customer.id)
-    snapshots: list[Snapshot] = []
-    seen = 0
-    publisher.events.clear()
-    for request in lifecycle.run(desk, cast):
-        doc = CONVERTER.unstructure(request)
-        doc.pop("version")
-        events = [
-            (e.name, e.sequence, e.occurred_at, event_to_dict(e, CONVERTER))
-            for e in publisher.events
-        ]
-        publisher.events.clear()
-        snapshots.append(Snapshot(
-            request.id, str(request.state), int(request.priority), request.engineer_id,
-            request.registered_at, max(e[2] for e in events), request.version, doc,
-            [_entry(e) for e in request.record[seen:]], [_entry(e) for e in request.record],
-            events,
-        ))
-        seen = len(request.record)
-    return snapshots
+def templates(flows: Sequence[Lifecycle]) -> dict[str, list[Template]]:
+    """Snapshots of real lifecycles run in memory, grouped by the request's state."""
+    codec = Codec(Kinds(KINDS))
+    manual = ManualClock(T0, step=timedelta(minutes=7))
+    desk, store = in_memory_desk(supervisor=BOSS, clock=manual, ids=SequentialIds(start=100))
+    engineer = desk.register_actor(BOSS.id, name="eng", roles={Role.ENGINEER})
+    customer = desk.register_customer(BOSS.id, name="ACME")
+    cast = Cast(BOSS.id, engineer.id, customer.id)
+    by_state: dict[str, list[Template]] = {}
+    for lifecycle in flows:
+        for returned in lifecycle.run(desk, cast):
+            stored = store.committed(REQUESTS)[returned.id]
+            by_state.setdefault(str(stored.state), []).append(Template(
+                json.loads(codec.dump(REQUESTS, stored)), list(stored.record), stored.version,
+                str(stored.state), stored.id, stored.engineer_id, stored.registered_at,
+            ))
+    return by_state
 
 
-# --- databases ---------------------------------------------------------------------------
+def _shift_times(value: Any, shift: timedelta, key: str = "") -> Any:
+    """Every ``*_at`` timestamp in a document moved by ``shift``."""
+    if isinstance(value, dict):
+        return {k: _shift_times(v, shift, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shift_times(v, shift, key) for v in value]
+    if isinstance(value, str) and key.endswith("_at"):
+        return (datetime.fromisoformat(value) + shift).isoformat()
+    return value
 
 
 @dataclass
-class Target:
-    """One fresh database of one engine: the adapter's engine plus a raw DB-API connector."""
-
-    kind: str  # "sqlite" | "postgres"
-    engine: sa.Engine
-    raw_connect: Callable[[], Any]
-    label: str = ""
-
-
-@contextmanager
-def fresh_target(kind: str, args: argparse.Namespace, tmp: Path) -> Iterator[Target]:
-    """A fresh, migrated database of ``kind``; dropped (schema) or deleted (file) on exit."""
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    if kind == "sqlite":
-        path = tmp / f"{name}.db"
-        engine = create_engine(path)
-        try:
-            upgrade(engine)
-
-            def connect_sqlite() -> sqlite3.Connection:
-                conn = sqlite3.connect(path, isolation_level=None)
-                conn.execute("PRAGMA busy_timeout = 5000")
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")
-                conn.execute("PRAGMA foreign_keys = ON")
-                return conn
-
-            yield Target(kind, engine, connect_sqlite, f"SQLite {sqlite3.sqlite_version} (WAL)")
-        finally:
-            engine.dispose()
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return
-    url = sa.make_url(args.postgres_url)
-    admin = sa.create_engine(url, poolclass=sa.NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
-    try:
-        engine = create_engine(url, connect_args={"options": f"-csearch_path={name}"})
-        try:
-            upgrade(engine)
-            conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-            def connect_pg() -> Any:
-                import psycopg
-
-                return psycopg.connect(conninfo, options=f"-csearch_path={name}")
-
-            with engine.connect() as conn:
-                version = conn.exec_driver_sql("SHOW server_version").scalar_one()
-            yield Target(kind, engine, connect_pg, f"PostgreSQL {version}")
-        finally:
-            engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
-        admin.dispose()
-
-
-def postgres_reachable(url: str) -> str | None:
-    """None if PostgreSQL at ``url`` answers; otherwise why not."""
-    engine = sa.create_engine(url, poolclass=sa.NullPool)
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-        return None
-    except Exception as error:
-        return f"{type(error).__name__}: {str(error).splitlines()[0]}"
-    finally:
-        engine.dispose()
-
-
-# --- part 1: commands through the adapter vs raw DB-API ------------------------------------
-
-
-def _desk_for(target: Target) -> tuple[ServiceDesk, Cast]:
-    store = SqlStore(target.engine)
-    with store.unit_of_work() as uow:
-        for actor in (BOSS, ENGINEER):
-            try:
-                uow.actors.get(actor.id)
-            except LookupError:
-                uow.actors.add(actor)
-        uow.commit()
-    clock = ManualClock(START, step=timedelta(seconds=1))
-    desk = ServiceDesk(store.unit_of_work, clock=clock, ids=RandomIds())
-    customer = desk.register_customer(BOSS, name="ACME")
-    return desk, Cast(BOSS, ENGINEER, customer.id)
-
-
-def adapter_run(
-    desk: ServiceDesk, cast: Cast, flows: Sequence[Lifecycle], n: int
-) -> tuple[float, int]:
-    """n of each lifecycle through the service desk; (seconds, commands)."""
-    commands = 0
-    start = time.perf_counter()
-    for _ in range(n):
-        for lifecycle in flows:
-            for _request in lifecycle.run(desk, cast):
-                commands += 1
-    return time.perf_counter() - start, commands
-
-
-class RawWriter:
-    """The same rows written with bare driver calls, one transaction per command."""
-
-    def __init__(self, target: Target) -> None:
-        self.kind = target.kind
-        self.conn = target.raw_connect()
-        sqlite = self.kind == "sqlite"
-        p = "?" if sqlite else "%s"
-        self.begin = "BEGIN" if sqlite else None
-        self.insert_request = (
-            "INSERT INTO service_requests (id, number, customer_id, equipment_id, state, "
-            "priority, engineer_id, registered_at, updated_at, version, doc) VALUES "
-            f"({', '.join([p] * 11)})"
-        )
-        self.select = f"SELECT id, state, version, doc FROM service_requests WHERE id = {p}"
-        self.update = (
-            f"UPDATE service_requests SET state = {p}, priority = {p}, engineer_id = {p}, "
-            f"updated_at = {p}, version = {p}, doc = {p} WHERE id = {p} AND version = {p}"
-        )
-        self.insert_record = (
-            "INSERT INTO request_record (request_id, sequence, at, actor_id, workflow, "
-            f"subject_id, action, from_state, to_state, note) VALUES ({', '.join([p] * 10)})"
-        )
-        self.insert_outbox = (
-            "INSERT INTO outbox (event_id, aggregate_id, sequence, name, occurred_at, payload, "
-            f"published_at) VALUES ({', '.join([p] * 7)})"
-        )
-
-    # values as SQLAlchemy stores them on each engine (SQLite: hex uuids, naive UTC text)
-    def uid(self, value: UUID | None) -> Any:
-        if value is None or self.kind != "sqlite":
-            return value
-        return value.hex
-
-    def ts(self, value: datetime) -> Any:
-        if self.kind != "sqlite":
-            return value
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def run(
-        self, scripts: Sequence[list[Snapshot]], n: int, customer_id: UUID
-    ) -> tuple[float, int]:
-        """n of each scripted lifecycle; (seconds, commands)."""
-        commands = 0
-        start = time.perf_counter()
-        for _ in range(n):
-            for script in scripts:
-                commands += self.lifecycle(script, customer_id)
-        return time.perf_counter() - start, commands
-
-    def lifecycle(self, script: list[Snapshot], customer_id: UUID) -> int:
-        conn, uid, ts = self.conn, self.uid, self.ts
-        template_id = script[0].request_id
-        rid = uuid.uuid4()
-        number = f"RAW-{rid.hex[:16]}"
-        sqlite = self.kind == "sqlite"
-        for i, snap in enumerate(script):
-            doc = {**snap.doc, "id": str(rid), "number": number, "customer_id": str(customer_id)}
-            doc_json = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
-            cur = conn.cursor()
-            if self.begin:
-                cur.execute(self.begin)
-            if i == 0:
-                cur.execute(self.insert_request, (
-                    uid(rid), number, uid(customer_id), None, snap.state, snap.priority,
-                    uid(snap.engineer_id), ts(snap.registered_at), ts(snap.updated_at),
-                    snap.version, doc_json,
-                ))
-            else:
-                cur.execute(self.select, (uid(rid),))
-                row = cur.fetchone()
-                stored = json.loads(row[3]) if sqlite else row[3]
-                assert stored["id"] == str(rid)
-                version = row[2]
-                cur.execute(self.update, (
-                    snap.state, snap.priority, uid(snap.engineer_id), ts(snap.updated_at),
-                    version + 1, doc_json, uid(rid), version,
-                ))
-                if cur.rowcount != 1:
-                    raise RuntimeError("lost update")
-            for e in snap.record:
-                subject = rid if e["subject_id"] == template_id else e["subject_id"]
-                cur.execute(self.insert_record, (
-                    uid(rid), e["sequence"], ts(e["at"]), uid(e["actor_id"]), e["workflow"],
-                    uid(subject), e["action"], e["from_state"], e["to_state"], e["note"],
-                ))
-            for name, sequence, at, payload in snap.events:
-                body = json.dumps({**payload, "request_id": str(rid)}, ensure_ascii=False,
-                                  separators=(",", ":"))
-                cur.execute(self.insert_outbox, (
-                    uid(uuid.uuid4()), uid(rid), sequence, name, ts(at), body, None,
-                ))
-            conn.commit() if not sqlite else cur.execute("COMMIT")
-            cur.close()
-        return len(script)
-
-
-def bench_commands(
-    target: Target, flows: Sequence[Lifecycle], n: int, rounds: int
-) -> dict[str, float]:
-    """Part 1 on ``target``: best of ``rounds`` interleaved runs of adapter and raw."""
-    scripts = [capture(lc) for lc in flows]
-    desk, cast = _desk_for(target)
-    raw = RawWriter(target)
-    try:
-        adapter_run(desk, cast, flows, 1)  # warm up both (pools, prepared statements, caches)
-        raw.run(scripts, 1, cast.customer_id)
-        best: dict[str, tuple[float, int]] = {}
-        for _ in range(rounds):
-            for label, fn in (
-                ("adapter", lambda: adapter_run(desk, cast, flows, n)),
-                ("raw", lambda: raw.run(scripts, n, cast.customer_id)),
-            ):
-                gc.collect()
-                seconds, commands = fn()
-                if label not in best or seconds < best[label][0]:
-                    best[label] = (seconds, commands)
-    finally:
-        raw.close()
-    (a_s, a_n), (r_s, r_n) = best["adapter"], best["raw"]
-    adapter_rate, raw_rate = a_n / a_s, r_n / r_s
-    ratio = raw_rate / adapter_rate
-    target_ratio = 3.0 if target.kind == "sqlite" else 1.5
-    names = " + ".join(f"{n} {lc.name}" for lc in flows)
-    print(f"  lifecycles per round: {names} ({a_n} commands), best of {rounds} rounds")
-    print(f"  ServiceDesk on SqlStore: {adapter_rate:9,.0f} commands/s  "
-          f"{1e3 / adapter_rate:7.3f} ms each")
-    print(f"  raw DB-API, same writes: {raw_rate:9,.0f} commands/s  {1e3 / raw_rate:7.3f} ms each")
-    verdict = "ok" if ratio <= target_ratio else "MISSED"
-    print(f"  ratio adapter / raw    : {ratio:6.2f}x  (target <= {target_ratio}x: {verdict})")
-    return {"adapter_rate": adapter_rate, "raw_rate": raw_rate, "ratio": ratio}
-
-
-# --- bulk data ---------------------------------------------------------------------------
-
-
-@dataclass
-class Templates:
-    """Snapshots of real lifecycles grouped by the request state after the command."""
-
-    by_state: dict[str, list[Snapshot]] = field(default_factory=dict)
-
-    @classmethod
-    def build(cls, flows: Sequence[Lifecycle]) -> Templates:
-        templates = cls()
-        for lifecycle in flows:
-            for snap in capture(lifecycle):
-                templates.by_state.setdefault(snap.state, []).append(snap)
-        return templates
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat()
-
-
 class RowMaker:
-    """Realistic service_requests / request_record rows from the templates, reproducibly."""
+    """Realistic rows of the requests table and its record table, reproducibly."""
 
-    def __init__(self, templates: Templates, rows: int, seed: int = 7) -> None:
-        self.rng = random.Random(seed)
-        self.templates = templates
-        self.rows = rows
-        self.customers = [UUID(int=self.rng.getrandbits(128)) for _ in range(max(1, rows // 50))]
+    by_state: dict[str, list[Template]]
+    rows: int
+    seed: int = 7
+    rng: random.Random = field(init=False)
+    customers: list[UUID] = field(init=False)
+    engineers: list[UUID] = field(init=False)
+    open_states: list[str] = field(init=False)
+    span: timedelta = field(init=False)
+    first: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        self.customers = [UUID(int=self.rng.getrandbits(128))
+                          for _ in range(max(1, self.rows // 50))]
         self.engineers = [UUID(int=self.rng.getrandbits(128)) for _ in range(200)]
+        self.open_states = [str(s) for s in OPEN_STATES if str(s) in self.by_state]
         self.span = timedelta(days=3 * 365)
-        self.first = START - self.span
-        self.open_states = [s for s in map(str, OPEN_STATES) if s in templates.by_state]
-        self.closed = "closed"
+        self.first = T0 - self.span
 
     def state_for(self, i: int) -> str:
         age = 1 - i / self.rows  # 0 = newest
         open_share = 0.6 if age < 0.04 else 0.02
         if self.rng.random() < open_share:
             return self.rng.choice(self.open_states)
-        return self.closed
+        return "closed"
 
-    def priority(self) -> int:
-        return self.rng.choices((1, 2, 3, 4), weights=(5, 20, 50, 25))[0]
-
-    def make(self, i: int, with_record: Callable[[str], bool]) -> tuple[dict[str, Any],
-                                                                        list[dict[str, Any]]]:
+    def make(self, i: int, with_record: bool | None = None) -> tuple[dict[str, Any],
+                                                                     list[dict[str, Any]]]:
+        """Row ``i`` and its record rows (none when ``with_record`` is False)."""
         rng = self.rng
         state = self.state_for(i)
-        snap = rng.choice(self.templates.by_state[state])
+        snap = rng.choice(self.by_state[state])
         rid = UUID(int=rng.getrandbits(128))
         customer = rng.choice(self.customers)
         engineer = rng.choice(self.engineers) if snap.engineer_id is not None else None
-        priority = self.priority()
+        priority = rng.choices((1, 2, 3, 4), weights=(5, 20, 50, 25))[0]
         registered = self.first + self.span * (i / self.rows) + timedelta(
-            microseconds=rng.randrange(1_000_000)
-        )
+            microseconds=rng.randrange(1_000_000))
         shift = registered - snap.registered_at
-        ids = {snap.request_id: rid}
+        ids: dict[UUID, UUID] = {snap.request_id: rid}
+        if snap.engineer_id is not None and engineer is not None:
+            ids[snap.engineer_id] = engineer
         jobs = []
         for job in snap.doc["jobs"]:
-            new_job_id = UUID(int=rng.getrandbits(128))
-            ids[UUID(job["id"])] = new_job_id
-            jobs.append({**job, "id": str(new_job_id), "engineer_id": str(engineer)})
+            new_job = UUID(int=rng.getrandbits(128))
+            ids[UUID(job["id"])] = new_job
+            jobs.append({**job, "id": str(new_job),
+                         "engineer_id": None if engineer is None else str(engineer)})
         number = f"SR-{registered:%Y%m%d}-{i:08d}"
-        records = []
-        if with_record(state):
-            for e in snap.full_record:
-                records.append({
-                    **e, "request_id": rid, "at": e["at"] + shift,
-                    "subject_id": ids.get(e["subject_id"], e["subject_id"]),
-                    "actor_id": engineer if e["actor_id"] == ENGINEER.id and engineer else
-                    e["actor_id"],
-                })
-        # the document carries the same record as the record rows (none where none are
-        # written: such requests are never loaded)
-        doc_record = [
-            {**{k: v for k, v in e.items() if k != "request_id"}, "at": _iso(e["at"]),
-             "actor_id": str(e["actor_id"]), "subject_id": str(e["subject_id"])}
-            for e in records
-        ]
-        doc = {
+        doc = _shift_times({
             **snap.doc, "id": str(rid), "number": number, "customer_id": str(customer),
-            "priority": priority, "registered_at": _iso(registered), "jobs": jobs,
-            "engineer_id": None if engineer is None else str(engineer), "record": doc_record,
-        }
+            "priority": priority, "jobs": jobs,
+            "engineer_id": None if engineer is None else str(engineer),
+        }, shift)
+        texts = {str(old): str(new) for old, new in ids.items()}
+        records: list[dict[str, Any]] = []
+        head = ""
+        keep = state != "closed" if with_record is None else with_record
+        for e in snap.record if keep else ():
+            at = e.at + shift
+            actor = ids.get(e.actor_id, e.actor_id)
+            subject = ids.get(e.subject_id, e.subject_id)
+            note = texts.get(e.note, e.note)
+            head = entry_digest(head, e.sequence, at, actor, e.workflow, subject, e.action,
+                                e.from_state, e.to_state, note)
+            records.append({
+                "owner_id": rid, "sequence": e.sequence, "at": at, "actor_id": actor,
+                "workflow": e.workflow, "subject_id": subject, "action": e.action,
+                "from_state": e.from_state, "to_state": e.to_state, "note": note,
+                "digest": head,
+            })
         row = {
-            "id": rid, "number": number, "customer_id": customer, "equipment_id": None,
-            "state": state, "priority": priority, "engineer_id": engineer,
-            "registered_at": registered, "updated_at": snap.updated_at + shift,
-            "version": snap.version, "doc": doc,
+            "id": rid, "version": snap.version, "record_head": head,
+            "doc": json.dumps(doc, ensure_ascii=False, separators=(",", ":")),
+            "number": number, "customer_id": customer, "equipment_id": None,
+            "engineer_id": engineer, "state": state, "priority": priority,
+            "registered_at": datetime.fromisoformat(doc["registered_at"]),
         }
         return row, records
 
 
-def populate(
-    target: Target, templates: Templates, rows: int, with_record: Callable[[str], bool],
-    batch: int = 5000,
-) -> tuple[float, int, RowMaker]:
-    """Bulk insert ``rows`` requests with the bare driver's executemany, in batches, values
-    encoded as the adapter's column types store them; (seconds, record rows, maker)."""
-    maker = RowMaker(templates, rows)
-    raw = RawWriter(target)
-    uid, ts = raw.uid, raw.ts
-    sqlite = target.kind == "sqlite"
-    requests: list[tuple[Any, ...]] = []
-    records: list[tuple[Any, ...]] = []
+class BulkWriter:
+    """Executemany on the bare DB-API connection of ``engine`` (its connect-time settings),
+    every value encoded by the adapter's own column types (SQLAlchemy's bind processors), so
+    the rows are exactly what the adapter would have written."""
+
+    def __init__(self, engine: sa.Engine, tables: Sequence[sa.Table]) -> None:
+        self.dialect = engine.dialect
+        self.sqlite = self.dialect.name == "sqlite"
+        self.conn: Any = engine.raw_connection()
+        self.plans: dict[str, tuple[str, list[str], list[tuple[str, Any]]]] = {}
+        for table in tables:
+            compiled = table.insert().compile(dialect=self.dialect)
+            order = list(compiled.positiontup or []) if self.dialect.positional else []
+            processors = [(c.name, c.type.dialect_impl(self.dialect).bind_processor(
+                self.dialect)) for c in table.columns]
+            self.plans[table.name] = (str(compiled), order, processors)
+
+    def write(self, batches: Sequence[tuple[sa.Table, list[dict[str, Any]]]]) -> None:
+        """Insert every batch in one transaction."""
+        cur = self.conn.cursor()
+        if self.sqlite:
+            cur.execute("BEGIN")
+        for table, rows in batches:
+            if not rows:
+                continue
+            sql, order, processors = self.plans[table.name]
+            encoded = [
+                {name: value if fn is None or value is None else fn(value)
+                 for name, fn in processors for value in (row[name],)}
+                for row in rows
+            ]
+            if order:
+                cur.executemany(sql, [tuple(values[n] for n in order) for values in encoded])
+            else:
+                cur.executemany(sql, encoded)
+        self.conn.commit()
+        cur.close()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def populate(db: Database, maker: RowMaker, with_record: bool | None,
+             batch: int = 5000) -> tuple[float, int]:
+    """Bulk insert ``maker.rows`` requests in batches (see :class:`BulkWriter`); (seconds,
+    record rows). ``with_record`` None: records for open requests only."""
+    schema = SqlStore(db.engine).schema
+    table, record = schema.table(REQUESTS), schema.record(REQUESTS)
+    writer = BulkWriter(db.engine, [table, record])
+    requests: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
     record_rows = 0
-    start = time.perf_counter()
-    last_report = start
-    conn = raw.conn
+    start = last_report = time.perf_counter()
     try:
-        for i in range(rows):
-            row, entries = maker.make(i, with_record)
-            requests.append((
-                uid(row["id"]), row["number"], uid(row["customer_id"]), None, row["state"],
-                row["priority"], uid(row["engineer_id"]), ts(row["registered_at"]),
-                ts(row["updated_at"]), row["version"],
-                json.dumps(row["doc"], ensure_ascii=False, separators=(",", ":")),
-            ))
-            records.extend(
-                (uid(e["request_id"]), e["sequence"], ts(e["at"]), uid(e["actor_id"]),
-                 e["workflow"], uid(e["subject_id"]), e["action"], e["from_state"],
-                 e["to_state"], e["note"])
-                for e in entries
-            )
-            if len(requests) >= batch or i == rows - 1:
-                cur = conn.cursor()
-                if sqlite:
-                    cur.execute("BEGIN")
-                cur.executemany(raw.insert_request, requests)
-                if records:
-                    cur.executemany(raw.insert_record, records)
-                cur.execute("COMMIT") if sqlite else conn.commit()
-                cur.close()
-                record_rows += len(records)
-                requests, records = [], []
+        for i in range(maker.rows):
+            row, rows = maker.make(i, with_record)
+            requests.append(row)
+            entries.extend(rows)
+            if len(requests) >= batch or i == maker.rows - 1:
+                writer.write([(table, requests), (record, entries)])
+                record_rows += len(entries)
+                requests, entries = [], []
                 if time.perf_counter() - last_report > 30:
                     last_report = time.perf_counter()
                     print(f"    ... {i + 1:,} rows, {last_report - start:.0f} s", flush=True)
     finally:
-        raw.close()
-    return time.perf_counter() - start, record_rows, maker
+        writer.close()
+    return time.perf_counter() - start, record_rows
 
 
-def analyse(target: Target) -> None:
+def analyse(db: Database) -> None:
     """Refresh planner statistics (and the visibility map on PostgreSQL)."""
-    if target.kind == "sqlite":
-        with target.engine.connect() as conn:
+    schema = SqlStore(db.engine).schema
+    if db.kind == "sqlite":
+        with db.engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
             conn.commit()
         return
-    with target.engine.connect() as conn:
+    with db.engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        conn.exec_driver_sql("VACUUM ANALYZE service_requests")
-        conn.exec_driver_sql("VACUUM ANALYZE request_record")
+        for table in (schema.table(REQUESTS), schema.record(REQUESTS)):
+            conn.exec_driver_sql(f"VACUUM ANALYZE {table.name}")
 
 
-# --- part 2: loading everything ----------------------------------------------------------
-
-
-def bench_load(target: Target, templates: Templates, rows: int) -> None:
-    seconds, record_rows, _ = populate(target, templates, rows, lambda _state: True)
-    print(f"  bulk insert: {rows:,} requests + {record_rows:,} record rows in {seconds:.1f} s "
-          f"({rows / seconds:,.0f} requests/s)")
-    analyse(target)
-    store = SqlStore(target.engine)
-    gc.collect()
-    start = time.perf_counter()
+def _raw_series(db: Database, script: Sequence[Statement], runs: int, label: str,
+                scale: float = 1.0) -> Series:
+    """``runs`` timed raw replays of a read-only ``script`` (after one warm-up)."""
+    conn = db.connect_raw()
+    series = Series(label)
+    tick = clock(db.kind)
     try:
-        with store.unit_of_work() as uow:
-            loaded = uow.requests.find()
-        elapsed = time.perf_counter() - start
-        print(f"  load all through uow.requests.find(): {len(loaded):,} requests in "
-              f"{elapsed:.2f} s ({len(loaded) / elapsed:,.0f} requests/s)")
-        del loaded
-    except Exception as error:
-        elapsed = time.perf_counter() - start
-        print(f"  load all through uow.requests.find(): FAILED after {elapsed:.2f} s: "
-              f"{type(error).__name__}: {str(error).splitlines()[0][:200]}")
-        bench_load_by_customer(store, target)
-
-
-def bench_load_by_customer(store: SqlStore, target: Target) -> None:
-    """Fallback bulk path: every customer's requests, one find(customer_id=...) each, all in one
-    unit of work (each call loads at most a few dozen requests)."""
-    table = schema.service_requests
-    with target.engine.connect() as conn:
-        customers = conn.execute(sa.select(table.c.customer_id).distinct()).scalars().all()
-    gc.collect()
-    start = time.perf_counter()
-    total = 0
-    with store.unit_of_work() as uow:
-        for customer_id in customers:
-            total += len(uow.requests.find(customer_id=customer_id))
-    elapsed = time.perf_counter() - start
-    print(f"  load all through find(customer_id=...) per customer ({len(customers):,} calls): "
-          f"{total:,} requests in {elapsed:.2f} s ({total / elapsed:,.0f} requests/s)")
-
-
-# --- part 3: queries on a large table ----------------------------------------------------
-
-
-@contextmanager
-def statements(engine: sa.Engine) -> Iterator[list[tuple[str, Any]]]:
-    """Collect the SQL statements (and parameters) ``engine`` executes."""
-    seen: list[tuple[str, Any]] = []
-
-    def listen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
-        yield seen
+        replay(conn, script)
+        for _ in range(runs):
+            gc.collect()
+            start = tick()
+            replay(conn, script)
+            series.add((tick() - start) * scale, 1)
+        return series
     finally:
-        event.remove(engine, "before_cursor_execute", listen)
+        conn.close()
+
+
+# --- part 2: loading everything --------------------------------------------------------------
+
+
+def bench_load(kind: str, tmp: Path, by_state: dict[str, list[Template]], rows: int,
+               runs: int) -> None:
+    with fresh_database(kind, tmp) as db:
+        print(f"[{db.label}] 2. load {rows:,} stored requests, full records, {runs} runs, "
+              f"{clock_name(kind)}")
+        seconds, record_rows = populate(db, RowMaker(by_state, rows), with_record=True)
+        print(f"  bulk insert: {rows:,} requests + {record_rows:,} record rows in "
+              f"{seconds:.1f} s ({rows / seconds:,.0f} requests/s)")
+        analyse(db)
+        store = SqlStore(db.engine)
+        recorder = Recorder(db.engine)
+        with recorder.listening() as script, store.unit_of_work() as uow:
+            if len(uow.requests.find()) != rows:
+                raise RuntimeError("find() did not return every request")
+        captured = list(script)
+        per_100k = Series("load 100k requests through find()")
+        tick = clock(kind)
+        for _ in range(runs):
+            gc.collect()
+            start = tick()
+            with store.unit_of_work() as uow:
+                loaded = uow.requests.find()
+            elapsed = tick() - start
+            del loaded
+            per_100k.add(elapsed * 100_000 / rows, 1)
+        raw = _raw_series(db, captured, runs, "raw", 100_000 / rows).min
+        statements, _ = count_statements(captured)
+        print(f"  uow.requests.find(): min {per_100k.min * rows / 1e5:.2f} s, median "
+              f"{per_100k.median * rows / 1e5:.2f} s for {rows:,} requests "
+              f"({per_100k.min * 1e6 / 1e5:.0f} us each at best)")
+        print(f"  raw driver, same {statements} statements, documents decoded: "
+              f"{raw * rows / 1e5:.2f} s (adapter / raw: {per_100k.min / raw:.1f}x)")
+        note = "" if rows == 100_000 else f", projected from {rows:,} rows"
+        judge_time(f"{db.label.split()[0]} load 100k requests through find() (seconds{note})",
+                   per_100k, bound=None, target=LOAD_TARGET_S_PER_100K, unit="s", on="min")
+
+
+# --- part 3: queries on a large table --------------------------------------------------------
 
 
 def _clip(line: str, width: int) -> str:
     return line if len(line) <= width else line[: width - 4] + " ..."
 
 
-def explain(target: Target, statement: str, parameters: Any) -> list[str]:
-    prefix = "EXPLAIN QUERY PLAN " if target.kind == "sqlite" else "EXPLAIN (ANALYZE, BUFFERS) "
-    with target.engine.connect() as conn:
+def explain(db: Database, statement: str, parameters: Any) -> list[str]:
+    prefix = "EXPLAIN QUERY PLAN " if db.kind == "sqlite" else "EXPLAIN (ANALYZE, BUFFERS) "
+    with db.engine.connect() as conn:
         rows = conn.exec_driver_sql(prefix + statement, parameters).all()
         conn.rollback()
-    if target.kind == "sqlite":
-        return [f"{row[-1]}" for row in rows]
-    return [row[0] for row in rows]
+    return [str(row[-1]) if db.kind == "sqlite" else str(row[0]) for row in rows]
 
 
-def bench_queries(target: Target, templates: Templates, rows: int, runs: int,
-                  records: str) -> None:
-    def with_record(state: str) -> bool:
-        return records == "all" or state != "closed"
-
-    seconds, record_rows, maker = populate(target, templates, rows, with_record)
-    print(f"  bulk insert: {rows:,} requests + {record_rows:,} record rows in {seconds:.1f} s "
-          f"({rows / seconds:,.0f} requests/s), indexes in place")
-    start = time.perf_counter()
-    analyse(target)
-    print(f"  {'VACUUM ' if target.kind == 'postgres' else ''}ANALYZE: "
-          f"{time.perf_counter() - start:.1f} s")
-    store = SqlStore(target.engine)
-    table = schema.service_requests
-    with target.engine.connect() as conn:
-        by_state = dict(conn.execute(
-            sa.select(table.c.state, sa.func.count()).group_by(table.c.state)
-        ).all())
-        # customers who have open requests (the realistic case for "my open requests")
-        with_open = conn.execute(
-            sa.select(table.c.customer_id).where(table.c.state.in_(maker.open_states))
-            .group_by(table.c.customer_id).limit(1000)
-        ).scalars().all()
-    print("  rows by state: " + ", ".join(f"{s}={n:,}" for s, n in sorted(by_state.items())))
-    rng = random.Random(11)
-    open_states = [RequestState(s) for s in maker.open_states]
-    busiest = max(open_states, key=lambda s: by_state.get(str(s), 0))
-    queries: list[tuple[str, Callable[[Any], list[ServiceRequest]]]] = [
-        ("open requests of a customer  find(customer_id=c, states=OPEN)",
-         lambda uow: uow.requests.find(customer_id=rng.choice(with_open), states=open_states)),
-        (f"by state and priority        find(states=[{busiest}], priority=P2, limit=50)",
-         lambda uow: uow.requests.find(states=[busiest], priority=Priority.P2, limit=50)),
-        ("by state and priority        find(states=[assigned, in_progress], priority=P1, "
-         "limit=50)",
-         lambda uow: uow.requests.find(
-             states=[RequestState.ASSIGNED, RequestState.IN_PROGRESS], priority=Priority.P1,
-             limit=50,
-         )),
-    ]
-    if records == "all":
-        queries.append((
-            "closed, by state and priority find(states=[closed], priority=P3, limit=50)",
-            lambda uow: uow.requests.find(
-                states=[RequestState.CLOSED], priority=Priority.P3, limit=50),
-        ))
-    for label, query in queries:
-        for _ in range(3):  # warm up
-            with store.unit_of_work() as uow:
+def bench_queries(kind: str, tmp: Path, by_state: dict[str, list[Template]], rows: int,
+                  runs: int, records: str, show_plans: bool) -> None:
+    with fresh_database(kind, tmp) as db:
+        print(f"[{db.label}] 3. queries on {rows:,} requests "
+              f"({'full records' if records == 'all' else 'records of open requests only'}), "
+              f"{clock_name(kind)}")
+        maker = RowMaker(by_state, rows)
+        seconds, record_rows = populate(db, maker, True if records == "all" else None)
+        print(f"  bulk insert: {rows:,} requests + {record_rows:,} record rows in "
+              f"{seconds:.1f} s ({rows / seconds:,.0f} requests/s), indexes in place")
+        start = time.perf_counter()
+        analyse(db)
+        print(f"  {'VACUUM ' if kind == 'postgres' else ''}ANALYZE: "
+              f"{time.perf_counter() - start:.1f} s")
+        store = SqlStore(db.engine)
+        table = store.schema.table(REQUESTS)
+        with db.engine.connect() as conn:
+            by_count: dict[str, int] = {state: count for state, count in conn.execute(
+                sa.select(table.c.state, sa.func.count()).group_by(table.c.state))}
+            with_open = conn.execute(
+                sa.select(table.c.customer_id).where(table.c.state.in_(maker.open_states))
+                .group_by(table.c.customer_id).limit(1000)).scalars().all()
+        print("  rows by state: " + ", ".join(f"{s}={c:,}" for s, c in sorted(by_count.items())))
+        rng = random.Random(11)
+        tick = clock(kind)
+        busiest = max(maker.open_states, key=lambda s: by_count.get(s, 0))
+        queries: list[tuple[str, bool, Callable[[Any], list[ServiceRequest]]]] = [
+            ("open requests of a customer   find(customer_id=c, state=OPEN)", False,
+             lambda uow: uow.requests.find(customer_id=rng.choice(with_open),
+                                           state=maker.open_states)),
+            (f"50 by state and priority      find(state=[{busiest}], priority=2, limit=50)",
+             True, lambda uow: uow.requests.find(state=[busiest], priority=2, limit=50)),
+            ("50 by state and priority      find(state=[assigned, in_progress], priority=1, "
+             "limit=50)", True,
+             lambda uow: uow.requests.find(state=["assigned", "in_progress"], priority=1,
+                                           limit=50)),
+        ]
+        if records == "all":
+            queries.append(("50 closed by priority         find(state=[closed], priority=3, "
+                            "limit=50)", True,
+                            lambda uow: uow.requests.find(state=["closed"], priority=3,
+                                                          limit=50)))
+        for label, judged, query in queries:
+            for _ in range(3):  # warm up
+                with store.unit_of_work() as uow:
+                    query(uow)
+            series, sizes = Series(label), []
+            for _ in range(runs):
+                start = tick()
+                with store.unit_of_work() as uow:
+                    found = query(uow)
+                series.add(tick() - start, 1)
+                sizes.append(len(found))
+            recorder = Recorder(db.engine)
+            with recorder.listening() as script, store.unit_of_work() as uow:
                 query(uow)
-        times, sizes = [], []
-        for _ in range(runs):
-            start = time.perf_counter()
-            with store.unit_of_work() as uow:
-                found = query(uow)
-            times.append(time.perf_counter() - start)
-            sizes.append(len(found))
-        median = statistics.median(times) * 1e3
-        verdict = "ok" if median < 10 else "MISSED"
-        print(f"  {label}")
-        print(f"      median {median:6.2f} ms over {runs} runs (min {min(times) * 1e3:.2f}, "
-              f"max {max(times) * 1e3:.2f}); {statistics.median(sizes):.0f} requests returned;"
-              f" target < 10 ms: {verdict}")
-        with statements(target.engine) as seen, store.unit_of_work() as uow:
-            query(uow)
-        for statement, parameters in seen:
-            if "FROM service_requests" not in statement and "FROM request_record" not in statement:
+            captured = list(script)
+            raw = _raw_series(db, captured, runs, "raw")
+            print(f"  {label}")
+            print(f"      adapter: min {series.min * 1e3:6.2f} ms, median "
+                  f"{series.median * 1e3:6.2f} ms over {runs} runs; "
+                  f"{statistics.median(sizes):.0f} requests decoded")
+            print(f"      raw driver, same statements, decoded: min {raw.min * 1e3:6.2f} ms, "
+                  f"median {raw.median * 1e3:6.2f} ms (adapter / raw: "
+                  f"{series.min / raw.min:.1f}x min)")
+            if judged:
+                judge_time(f"{db.label.split()[0]} {rows:,} rows: {label.split('  ')[-1].strip()}",
+                           series, bound=QUERY_BOUND_S * 1e3, target=QUERY_TARGET_S * 1e3)
+            if not show_plans:
                 continue
-            first = " ".join(statement.split())
-            print(f"      SQL: {first[:150]}{' ...' if len(first) > 150 else ''}")
-            for line in explain(target, statement, parameters):
-                print(f"        {_clip(line, 140)}")
+            for st in captured:
+                if st.params is None or table.name not in st.sql:
+                    continue
+                first = " ".join(st.sql.split())
+                print(f"      SQL: {first[:150]}{' ...' if len(first) > 150 else ''}")
+                for line in explain(db, st.sql, st.params):
+                    print(f"        {_clip(line, 140)}")
 
 
-# --- main --------------------------------------------------------------------------------
+# --- main ------------------------------------------------------------------------------------
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes (under a minute); indicative only")
     parser.add_argument("--engines", default="sqlite,postgres",
                         help="comma-separated: sqlite, postgres (default: both)")
     parser.add_argument("--parts", default="commands,load,queries",
                         help="comma-separated: commands, load, queries (default: all)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile one round of part 1 on each side (cProfile)")
     parser.add_argument("--flows", default=",".join(LIFECYCLES),
-                        help="lifecycles for part 1 and the data templates "
-                        f"({', '.join(LIFECYCLES)}; default: all)")
-    parser.add_argument("--lifecycles", type=int, default=20,
-                        help="lifecycles of each flow per round in part 1 (default 20)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
-    parser.add_argument("--load-rows", type=int, default=100_000,
-                        help="requests to load in part 2 (default 100000)")
-    parser.add_argument("--query-rows", type=int, default=1_000_000,
-                        help="requests in the table for part 3 (default 1000000)")
+                        help=f"lifecycles for part 1 and the data ({', '.join(LIFECYCLES)})")
+    parser.add_argument("--lifecycles", type=int, default=None,
+                        help="lifecycles of each flow per round in part 1 (default 20; "
+                        "--quick 3)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="interleaved rounds in part 1 (default 7; --quick 5; >= 5)")
+    parser.add_argument("--load-rows", type=int, default=None,
+                        help="requests to load in part 2 (default 100000; --quick 1000)")
+    parser.add_argument("--load-runs", type=int, default=None,
+                        help="timed loads in part 2 (default and at least 5)")
+    parser.add_argument("--query-rows", type=int, default=None,
+                        help="requests in the table for part 3 (default 1000000; "
+                        "--quick 5000)")
     parser.add_argument("--query-engines", default="postgres,sqlite",
                         help="engines for part 3 (default postgres,sqlite)")
-    parser.add_argument("--query-records", choices=("open", "all"), default="open",
-                        help="R9 record rows in part 3 for open requests only, or for all")
-    parser.add_argument("--runs", type=int, default=15, help="timed runs per query (default 15)")
-    parser.add_argument("--postgres-url", default=os.environ.get(
-        "AFTERSALES_BENCH_POSTGRES_URL",
-        os.environ.get("AFTERSALES_TEST_POSTGRES_URL", DEFAULT_PG_URL)),
-        help="server URL; a private schema is created in it and dropped afterwards")
+    parser.add_argument("--query-records", choices=("open", "all"), default="all",
+                        help="record rows in part 3 for every request (default) or only for "
+                        "open ones")
+    parser.add_argument("--runs", type=int, default=None,
+                        help="timed runs per query (default 15; --quick 7)")
+    parser.add_argument("--plans", action="store_true", default=None,
+                        help="print the EXPLAIN of every query (default: on, off in --quick)")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str]) -> None:
     args = parse(argv)
+    quick = args.quick
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     parts = {p.strip() for p in args.parts.split(",")}
     flows = [LIFECYCLES[name.strip()] for name in args.flows.split(",") if name.strip()]
     query_engines = {e.strip() for e in args.query_engines.split(",")}
+    n = args.lifecycles or (3 if quick else 20)
+    rounds = max(5, args.rounds or (5 if quick else 7))
+    load_rows = args.load_rows or (1_000 if quick else 100_000)
+    query_rows = args.query_rows or (5_000 if quick else 1_000_000)
+    load_runs = max(5, args.load_runs or 5)
+    runs = args.runs or (7 if quick else 15)
+    plans = (not quick) if args.plans is None else args.plans
     if "postgres" in engines:
-        reason = postgres_reachable(args.postgres_url)
+        reason = postgres_reachable(postgres_url())
         if reason is not None:
             print(f"PostgreSQL skipped: {reason}")
             engines.remove("postgres")
-    templates = Templates.build(flows)
+    by_state = templates(flows) if parts & {"load", "queries"} else {}
     total = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="bench_sql_") as tmp, ExitStack():
+    with tempfile.TemporaryDirectory(prefix="bench_sql_") as tmp:
         for kind in engines:
             if "commands" in parts:
-                with fresh_target(kind, args, Path(tmp)) as target:
-                    print(f"[{target.label}] 1. full lifecycles, one transaction per command")
-                    bench_commands(target, flows, args.lifecycles, args.rounds)
+                bench_commands(kind, Path(tmp), flows, n, rounds, args.profile)
             if "load" in parts:
-                with fresh_target(kind, args, Path(tmp)) as target:
-                    print(f"[{target.label}] 2. load {args.load_rows:,} stored requests")
-                    bench_load(target, templates, args.load_rows)
+                bench_load(kind, Path(tmp), by_state, load_rows, load_runs)
             if "queries" in parts and kind in query_engines:
-                with fresh_target(kind, args, Path(tmp)) as target:
-                    print(f"[{target.label}] 3. queries on {args.query_rows:,} requests")
-                    bench_queries(target, templates, args.query_rows, args.runs,
-                                  args.query_records)
+                bench_queries(kind, Path(tmp), by_state, query_rows, runs, args.query_records,
+                              plans)
             sys.stdout.flush()
     print(f"total {time.perf_counter() - total:.0f} s")
+    summary(quick)
 
 
 if __name__ == "__main__":
