@@ -57,7 +57,10 @@ TestR12OnSiteFlowsAreAnsweredAsPredicted.settings = FLOW_SETTINGS
 
 # --- the machine catches a desk that breaks a rule ------------------------------------------
 
-CATCH = settings(max_examples=200, stateful_step_count=30, deadline=None, database=None,
+# Derandomized, so a catch never depends on luck; up to 1000 examples because the draws (and
+# so the example that catches) shift with the constants of every module loaded (Hypothesis
+# mixes them in): a run stops at its first failure, so the margin costs nothing when it catches.
+CATCH = settings(max_examples=1000, stateful_step_count=30, deadline=None, database=None,
                  derandomize=True, phases=[Phase.generate])
 
 
