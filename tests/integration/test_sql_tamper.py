@@ -226,9 +226,10 @@ def test_a_poison_outbox_payload_is_set_aside_and_the_rest_flows_in_order(
     store: SqlStore, clock: ManualClock, poison: str
 ) -> None:
     """One payload that does not decode is set aside (``failed()`` lists it with its error,
-    ``failed_at`` from the store's clock) and never returned again; every other row is
-    shipped once, each aggregate's events together and in sequence order, although their
-    ``occurred_at`` values were made to tie and to run backwards."""
+    ``failed_at`` from the store's clock) and never returned again; its aggregate's later
+    events wait behind it; every other row is shipped once, each aggregate's events together
+    and in sequence order, although their ``occurred_at`` values were made to tie and to run
+    backwards."""
     desk, engineer_id, customer_id = desk_on(store, clock)
     requests = []
     for summary in ("一", "二", "三"):
@@ -258,7 +259,8 @@ def test_a_poison_outbox_payload_is_set_aside_and_the_rest_flows_in_order(
         assert all(isinstance(m.payload, dict) for m in batch)
         relay.mark_published([m.event_id for m in batch])
     ours = [s for s in shipped if s[0] in {r.id for r in requests}]
-    expected = {(r.id, s) for r in requests for s in (1, 2, 3)} - {(victim.id, 2)}
+    # the victim's sequence 3 waits behind its poisoned sequence 2 (never out of order)
+    expected = {(r.id, s) for r in requests for s in (1, 2, 3)} - {(victim.id, 2), (victim.id, 3)}
     assert sorted(ours) == sorted(expected) and len(ours) == len(expected)
     for request in requests:
         mine = [i for i, s in enumerate(ours) if s[0] == request.id]
@@ -272,3 +274,7 @@ def test_a_poison_outbox_payload_is_set_aside_and_the_rest_flows_in_order(
                                  .where(outbox.c.event_id == poisoned)).scalar_one()
     assert failed_at == now
     assert relay.pending() == []
+    with store.engine.connect() as conn:  # held back, not set aside and not lost
+        waiting = conn.execute(sa.select(outbox.c.published_at, outbox.c.failed_at).where(
+            outbox.c.aggregate_id == victim.id, outbox.c.sequence == 3)).one()
+    assert tuple(waiting) == (None, None)

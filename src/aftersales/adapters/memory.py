@@ -204,25 +204,29 @@ class InMemoryOutbox:
                 e for e in store.events
                 if e.event_id not in store.published and e.event_id not in store.failed
             ]
-        with store.lock:
-            stuck = {
-                e.aggregate_id for e in store.events
-                if e.event_id in store.failed and e.event_id not in store.published
-            }
-        waiting = [e for e in waiting if e.aggregate_id not in stuck]
+            # an aggregate's events after one set aside wait behind it (order is kept)
+            stuck: dict[UUID, int] = {}
+            for e in store.events:
+                if e.event_id in store.failed and e.event_id not in store.published:
+                    stuck[e.aggregate_id] = min(e.sequence, stuck.get(e.aggregate_id, e.sequence))
+
+        def held(event: AggregateEvent) -> bool:
+            return event.aggregate_id in stuck and event.sequence > stuck[event.aggregate_id]
+
+        waiting = [e for e in waiting if not held(e)]
         waiting.sort(key=lambda e: (str(e.aggregate_id), e.sequence))
         messages: list[OutboxMessage] = []
         for event in waiting:
             if len(messages) >= limit:
                 break
-            if event.aggregate_id in stuck:
+            if held(event):
                 continue
             try:
                 payload = event_to_dict(event)
             except Exception as error:  # a poison event: set it aside; its aggregate waits
                 with store.lock:
                     store.failed[event.event_id] = f"{type(error).__name__}: {error}"
-                stuck.add(event.aggregate_id)
+                stuck[event.aggregate_id] = event.sequence
                 continue
             messages.append(OutboxMessage(
                 event.event_id, event.aggregate_type, event.aggregate_id, event.sequence,

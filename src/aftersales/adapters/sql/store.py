@@ -506,18 +506,29 @@ class SqlOutbox:
         self.table = store.schema.outbox
 
     def pending(self, limit: int = 100) -> list[OutboxMessage]:
-        """Unpublished messages by aggregate, then sequence."""
+        """Unpublished messages by aggregate, then sequence: up to ``limit`` of them, fewer only
+        when no more can be delivered (a row set aside while reading does not shorten the
+        batch)."""
+        while True:
+            messages, poisoned = self._read_pending(limit)
+            if not poisoned:
+                return messages
+            self._set_aside(poisoned)  # then read again: each round sets at least one row aside
+
+    def _read_pending(
+        self, limit: int
+    ) -> tuple[list[OutboxMessage], list[tuple[UUID, str]]]:
         table = self.table
         stuck = table.alias("stuck")
         query = (
             sa.select(table)
             .where(
                 table.c.published_at.is_(None), table.c.failed_at.is_(None),
-                # an aggregate whose event was set aside waits behind it (order is kept)
-                ~table.c.aggregate_id.in_(
-                    sa.select(stuck.c.aggregate_id).where(
-                        stuck.c.failed_at.is_not(None), stuck.c.published_at.is_(None)
-                    )
+                # the later events of an aggregate wait behind one set aside (order is kept)
+                ~sa.exists().where(
+                    stuck.c.aggregate_id == table.c.aggregate_id,
+                    stuck.c.sequence < table.c.sequence,
+                    stuck.c.failed_at.is_not(None), stuck.c.published_at.is_(None),
                 ),
             )
             .order_by(table.c.aggregate_id, table.c.sequence)
@@ -547,15 +558,17 @@ class SqlOutbox:
                 row.event_id, row.aggregate_type, row.aggregate_id, row.sequence, row.name,
                 row.occurred_at, payload,
             ))
-        if poisoned:
-            now = self.store.clock.now()
-            with _database_errors("set aside outbox rows"), self.store.engine.begin() as conn:
-                for event_id, problem in poisoned:
-                    conn.execute(
-                        table.update().where(table.c.event_id == event_id)
-                        .values(failed_at=now, error=problem)
-                    )
-        return messages
+        return messages, poisoned
+
+    def _set_aside(self, poisoned: list[tuple[UUID, str]]) -> None:
+        table = self.table
+        now = self.store.clock.now()
+        with _database_errors("set aside outbox rows"), self.store.engine.begin() as conn:
+            for event_id, problem in poisoned:
+                conn.execute(
+                    table.update().where(table.c.event_id == event_id)
+                    .values(failed_at=now, error=problem)
+                )
 
     def mark_published(self, event_ids: Iterable[UUID]) -> None:
         """Never return these events from :meth:`pending` again (idempotent)."""

@@ -180,3 +180,33 @@ class OutboxTests(KindTests):
             uow.commit()
         assert [m.event_id for m in outbox.pending(limit=_ALL)] == [e.event_id for e in later]
         assert poisoned.event_id in dict(outbox.failed())
+
+    def test_the_events_before_a_poisoned_one_flow_and_a_batch_is_never_cut_short(
+        self, uow_factory: UowFactory, outbox: Outbox, spec: KindExamples[Any], now: Clock
+    ) -> None:
+        """An aggregate's events committed before its poisoned one are still delivered (only
+        the later ones wait), and a batch read with a small ``limit`` is full while
+        deliverable rows remain: the relay loop ``while batch := pending(limit=1)`` ships
+        every deliverable row, however the poisoned one falls across batches."""
+        items = spec.make(2)
+        prepare(uow_factory, spec, items)
+        drain(outbox)
+        first = store(uow_factory, spec, items, refer=False)
+        victim = items[0]
+        with uow_factory() as uow:
+            second = change(spec, repo(uow, spec).get(victim.id), now())
+            uow.commit()
+        with uow_factory() as uow:
+            third = change(spec, repo(uow, spec).get(victim.id), now())
+            uow.commit()
+        self.poison(second[0].event_id)
+        held = {e.event_id for e in second[1:] + third}
+        expected = [e.event_id for e in in_outbox_order(first)]
+        shipped: list[UUID] = []
+        while batch := outbox.pending(limit=1):
+            assert len(batch) == 1
+            shipped += [m.event_id for m in batch if m.aggregate_id in {i.id for i in items}]
+            outbox.mark_published([m.event_id for m in batch])
+        assert sorted(shipped, key=str) == sorted(expected, key=str)
+        assert not held & set(shipped)
+        assert second[0].event_id in dict(outbox.failed())
