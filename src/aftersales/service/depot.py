@@ -45,6 +45,8 @@ from aftersales.service.commands import (
 )
 
 __all__ = [
+    "QC_NOTES",
+    "QC_RESULTS",
     "ApproveAdditionalWork",
     "ApproveEstimate",
     "AssignRepairEngineer",
@@ -113,6 +115,13 @@ def pairs(value: Any) -> Any:
         except Exception:
             return converted
     return converted
+
+
+#: The QC checklist's answers, (item, passed) pairs: the depot's QC (R13) and the re-inspection
+#: of a unit back from its vendor (R14) use the same checklist.
+QC_RESULTS = sequence_of(pair(text(max_length=500), boolean()), max_items=500)
+#: Notes on QC checklist items, (item, note) pairs.
+QC_NOTES = sequence_of(pair(text(max_length=500), text(required=False)), max_items=500)
 
 
 @attrs.frozen(kw_only=True)
@@ -309,15 +318,9 @@ class RecordQc(OrderCommand):
     """R13: the QC checklist, every item answered."""
 
     name = "record_qc"
-    results: tuple[tuple[str, bool], ...] = attrs.field(
-        converter=pairs,
-        validator=sequence_of(pair(text(max_length=500), boolean()), max_items=500),
-    )
-    notes: tuple[tuple[str, str], ...] = attrs.field(
-        default=(), converter=pairs,
-        validator=sequence_of(pair(text(max_length=500), text(required=False)),
-                              max_items=500),
-    )
+    results: tuple[tuple[str, bool], ...] = attrs.field(converter=pairs, validator=QC_RESULTS)
+    notes: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=pairs,
+                                                     validator=QC_NOTES)
 
 
 @attrs.frozen(kw_only=True)

@@ -23,12 +23,11 @@ from aftersales.service.commands import (
     frozenset_,
     instant,
     optional,
-    sequence_of,
     set_of,
     text,
     uuid,
 )
-from aftersales.service.depot import OrderCommand, pair, pairs
+from aftersales.service.depot import QC_NOTES, QC_RESULTS, OrderCommand, pairs
 from aftersales.service.depot_handlers import order_of
 from aftersales.service.runner import Context, Handler
 from aftersales.workflows import depot, outsourced
@@ -128,15 +127,9 @@ class Reinspect(_OnOutsourced):
     """R14: re-inspect the returned unit with the depot's QC checklist."""
 
     name = "reinspect"
-    results: tuple[tuple[str, bool], ...] = attrs.field(
-        converter=pairs,
-        validator=sequence_of(pair(text(max_length=500), boolean()), max_items=500),
-    )
-    notes: tuple[tuple[str, str], ...] = attrs.field(
-        default=(), converter=pairs,
-        validator=sequence_of(pair(text(max_length=500), text(required=False)),
-                              max_items=500),
-    )
+    results: tuple[tuple[str, bool], ...] = attrs.field(converter=pairs, validator=QC_RESULTS)
+    notes: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=pairs,
+                                                     validator=QC_NOTES)
 
 
 @attrs.frozen(kw_only=True)
