@@ -45,7 +45,7 @@ from aftersales.domain import (
 )
 from aftersales.domain.currencies import register_currency
 from aftersales.domain.events import RequestEvent, RequestResolved
-from aftersales.domain.kernel import EVENT_TYPES
+from aftersales.domain.kernel import EVENT_TYPES, clone_attrs
 from aftersales.domain.values import MAX_AMOUNT, instant_problem, text_problem
 from aftersales.errors import ConfigurationError, StorageError, ValidationError
 from aftersales.serialization import event_from_dict, event_to_dict
@@ -493,6 +493,59 @@ def test_aggregate_emit_numbers_events_without_gaps_and_queues_them() -> None:
     assert copy.pending_events == [] and not copy.changed
     copy.record.append(RecordEntry(1, T0, CLERK, "toy", thing.id, "x", None, "new"))
     assert thing.record == []
+
+
+@attrs.frozen
+class _Part:
+    sku: str
+    at: datetime
+
+
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
+class _Box:
+    label: str
+    items: list[str] = attrs.field(factory=list)
+
+    def clone(self) -> _Box:
+        copy: _Box = clone_attrs(self)
+        return copy
+
+
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
+class _Crate(Aggregate):
+    parts: list[_Part] = attrs.field(factory=list)
+    boxes: list[_Box] = attrs.field(factory=list)
+    by_bin: dict[str, _Box] = attrs.field(factory=dict)
+    spare: _Box | None = None
+    tags: set[str] = attrs.field(factory=set)
+    anything: Any = None
+    part: _Part | None = None
+
+
+def test_clone_shares_what_never_changes_and_copies_or_clones_the_rest() -> None:
+    """The cloner decides per declared type: frozen values are shared, lists, dicts and sets
+    copied, mutable items (declared, optional or undeclared) cloned."""
+    part = _Part("A-1", T0)
+    crate = _Crate(
+        UUID(int=5), parts=[part], boxes=[_Box("b", ["x"])], by_bin={"k": _Box("k")},
+        spare=_Box("s"), tags={"t"}, anything=[_Box("any")], part=part,
+    )
+    crate.emit(RequestResolved, actor_id=CLERK, at=T0, resolution="done")
+    copy = crate.clone()
+    assert copy.parts == [part] and copy.parts is not crate.parts and copy.parts[0] is part
+    assert copy.part is part
+    assert copy.boxes[0] is not crate.boxes[0] and copy.boxes[0].items == ["x"]
+    copy.boxes[0].items.append("y")
+    assert crate.boxes[0].items == ["x"]
+    assert copy.by_bin["k"] is not crate.by_bin["k"]
+    assert copy.spare is not None and copy.spare is not crate.spare
+    assert copy.spare.label == "s"
+    copy.tags.add("u")
+    assert crate.tags == {"t"}
+    assert copy.anything is not crate.anything and copy.anything[0] is not crate.anything[0]
+    assert copy.pending_events == [] and len(crate.pending_events) == 1
+    empty = _Crate(UUID(int=6)).clone()
+    assert (empty.spare, empty.part, empty.anything) == (None, None, None)
 
 
 # --- upcasting old payloads -------------------------------------------------------------------

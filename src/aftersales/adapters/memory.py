@@ -9,6 +9,7 @@ the aggregate as an append-only tuple: a unit of work can only add entries to it
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import Iterable
 from typing import Any, TypeVar
@@ -71,6 +72,7 @@ class _Table:
         self.kind = kind
         self.items: dict[UUID, Aggregate] = {}
         self.records: dict[UUID, tuple[RecordEntry, ...]] = {}
+        self.keys: dict[UUID, _Keys] = {}  # the unique values each aggregate holds
         groups = [(f.name,) for f in kind.unique_fields] + list(kind.unique_together)
         self.unique: dict[tuple[str, ...], dict[tuple[Any, ...], UUID]] = {g: {} for g in groups}
 
@@ -79,8 +81,8 @@ class _Table:
         if stored is None:
             return None
         record = self.records[item_id]
-        if len(record) != len(stored.record) or any(
-            a is not b for a, b in zip(record, stored.record, strict=False)
+        if len(record) != len(stored.record) or not all(
+            map(operator.is_, record, stored.record)
         ):  # R9: the append-only record was altered behind the store's back
             problems = verify_chain(record) or [
                 f"{len(record)} entries, {len(stored.record)} committed"
@@ -332,6 +334,8 @@ class InMemoryUnitOfWork(TrackingUnitOfWork):
                 table.records[item.id] = tuple(item.record)
                 for group, values in new_keys.items():
                     table.unique[group][values] = item.id
+                if table.unique:
+                    table.keys[item.id] = new_keys
             for record in commit.keys:
                 store.idempotency_keys[record.scope] = record
             store.events.extend(commit.events)
@@ -341,10 +345,7 @@ class InMemoryUnitOfWork(TrackingUnitOfWork):
         table = self._table(change.kind)
         if not table.unique:
             return change, table, {}, {}
-        old = table.items.get(change.item.id)
-        return change, table, table.keys_of(old) if old is not None else {}, table.keys_of(
-            change.item
-        )
+        return change, table, table.keys.get(change.item.id, {}), table.keys_of(change.item)
 
     def _check_unique(self, plans: list[tuple[Change, _Table, _Keys, _Keys]]) -> None:
         """No unique value written is held by another aggregate (or claimed twice)."""

@@ -21,6 +21,7 @@ Write your own adapter by subclassing :class:`TrackingUnitOfWork` and prove it w
 from __future__ import annotations
 
 import abc
+import operator
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import Enum
@@ -501,7 +502,7 @@ def _check_record(
 ) -> None:
     """R9: the stored entries are still there, untouched, and the new ones chain on."""
     record = item.record
-    if len(record) < len(stored) or any(a is not b for a, b in zip(record, stored, strict=False)):
+    if len(record) < len(stored) or not all(map(operator.is_, record, stored)):
         raise StorageError(
             f"{kind.entity} {item.id}: R9 its record was rewritten (entries already stored "
             "were changed or removed); the record only grows"

@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import operator
+import types
+import typing
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import Any, ClassVar, Generic, Self, TypeVar
@@ -214,7 +217,7 @@ class AggregateEvent:
 
 
 def _cloned_list(value: list[Any]) -> list[Any]:
-    # the items of one list are of one kind: clone them all when the first one clones
+    # items of an undeclared kind: clone them when the first one clones
     if value and hasattr(value[0], "clone"):
         return [item.clone() for item in value]
     return list(value)
@@ -234,44 +237,109 @@ def _copy(value: Any) -> Any:
         return _cloned_dict(value)
     if kind is set:
         return set(value)
+    if hasattr(value, "clone"):
+        return value.clone()
     return value
 
 
 _CLONERS: dict[type[Any], Callable[[Any], Any]] = {}
 
-#: Declared types whose values never change (a clone shares them).
-_IMMUTABLE = frozenset(
-    {"str", "int", "bool", "float", "UUID", "datetime", "date", "Decimal", "Money", "timedelta"}
+#: Types whose values never change (a clone shares them).
+_IMMUTABLE: tuple[type[Any], ...] = (
+    str, int, bool, float, UUID, datetime, date, Decimal, timedelta, Enum, type(None),
 )
+
+
+def _is_frozen(cls: type[Any]) -> bool:
+    """True for a class whose instances never change (a clone may share them)."""
+    if issubclass(cls, _IMMUTABLE):
+        return True
+    if attrs.has(cls):
+        guard = getattr(cls.__setattr__, "__name__", "")
+        return guard == "_frozen_setattrs" and all(  # attrs.frozen, of values that never change
+            _shared(hint) for hint in _hints(cls).values()
+        ) and len(_hints(cls)) == len(attrs.fields(cls))
+    return False
+
+
+def _shared(hint: Any) -> bool:
+    """True when a value declared as ``hint`` never changes (a clone may share it)."""
+    if isinstance(hint, type):
+        return _is_frozen(hint)
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return all(_shared(arg) for arg in typing.get_args(hint))
+    if origin is typing.Literal:
+        return True
+    if origin in (tuple, frozenset):
+        return all(_shared(arg) for arg in typing.get_args(hint) if arg is not Ellipsis)
+    return False
+
+
+def _clones(hint: Any) -> bool:
+    """True when every value declared as ``hint`` is None or has a ``clone`` method."""
+    if isinstance(hint, type):
+        return hint is type(None) or callable(getattr(hint, "clone", None))
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return all(_clones(arg) for arg in typing.get_args(hint))
+    return False
+
+
+def _copy_expression(hint: Any, value: str) -> str:
+    """Python source copying ``value``, a value declared as ``hint``."""
+    if hint is None:
+        return f"copy({value})"  # undeclared: decided by the value at run time
+    if _shared(hint):
+        return value
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is list and args:
+        if _shared(args[0]):
+            return f"list({value})"
+        if _clones(args[0]):
+            return f"[i.clone() for i in {value}]"
+        return f"cloned_list({value})"
+    if origin is dict and len(args) == 2:
+        if _shared(args[1]):
+            return f"dict({value})"
+        if _clones(args[1]):
+            return f"{{k: i.clone() for k, i in {value}.items()}}"
+        return f"cloned_dict({value})"
+    if origin is set and args and _shared(args[0]):
+        return f"set({value})"
+    if _clones(hint) and hint is not type(None):
+        return f"(None if {value} is None else {value}.clone())"
+    return f"copy({value})"
+
+
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    """The resolved field types of ``cls`` (empty where a name does not resolve)."""
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # a forward reference that cannot be resolved: decide at run time
+        return {}
 
 
 def _cloner(cls: type[Any]) -> Callable[[Any], Any]:
     """A function that copies instances of the attrs class ``cls`` field by field, without
-    running ``__init__`` again (the original was valid): lists, dicts and sets are copied and
-    their items cloned when they clone; pending events are never copied."""
+    running ``__init__`` again (the original was valid). What each field needs is decided
+    once from its declared type: values that never change are shared, lists, dicts and sets
+    are copied and their items cloned when they clone; pending events are never copied."""
     found = _CLONERS.get(cls)
     if found is not None:
         return found
+    hints = _hints(cls)
+    plain = getattr(cls, "__setattr__", None) is object.__setattr__  # no frozen guard
     lines = ["def clone(entity):", "    new = new_instance(cls)"]
     for field in attrs.fields(cls):
         name = field.name
-        declared = field.type if isinstance(field.type, str) else getattr(
-            field.type, "__name__", repr(field.type)
-        )
-        declared = declared.replace(" ", "")
         if name == "pending_events":
             value = "[]"
-        elif declared.startswith(("list[", "List[")):
-            value = f"cloned_list(entity.{name})"
-        elif declared.startswith(("dict[", "Dict[")):
-            value = f"cloned_dict(entity.{name})"
-        elif declared.split("|")[0] in _IMMUTABLE or declared.startswith(
-            ("tuple[", "frozenset[")
-        ):
-            value = f"entity.{name}"  # immutable: shared
         else:
-            value = f"copy(entity.{name})"  # decided by the value at run time
-        lines.append(f"    set_field(new, {name!r}, {value})")
+            value = _copy_expression(hints.get(name), f"entity.{name}")
+        if plain:
+            lines.append(f"    new.{name} = {value}")
+        else:
+            lines.append(f"    set_field(new, {name!r}, {value})")
     lines.append("    return new")
     namespace: dict[str, Any] = {
         "new_instance": object.__new__, "cls": cls, "copy": _copy, "set_field": object.__setattr__,
@@ -302,7 +370,7 @@ def chained_by_steps(item: Aggregate, start: int = 0) -> bool:
     made = _STEPPED.get(item)
     if not added or made is None or len(made) < len(added):
         return False
-    return all(a is b for a, b in zip(added, made[len(made) - len(added):], strict=True)) and (
+    return all(map(operator.is_, added, made[len(made) - len(added):])) and (
         added[0].sequence == start + 1 and added[-1].sequence == start + len(added)
     )
 

@@ -49,6 +49,10 @@ __all__ = [
 #: near enough that every arithmetic step and every storage engine stays in range).
 MIN_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
 MAX_INSTANT = datetime(2999, 12, 31, tzinfo=UTC)
+# the wall-clock bounds an instant's own reading must keep (a day inside the range, so that
+# no time zone's offset carries it out of it)
+_EARLIEST = MIN_INSTANT.replace(tzinfo=None) + timedelta(days=1)
+_LATEST = MAX_INSTANT.replace(tzinfo=None) - timedelta(days=1)
 MIN_DATE = date(1900, 1, 1)
 MAX_DATE = date(2999, 12, 31)
 #: Money magnitudes stay below this (a quadrillion).
@@ -115,9 +119,7 @@ def instant_problem(value: object) -> str | None:
         return f"has an unusable time zone ({type(error).__name__})"
     if value.tzinfo is None or offset is None:
         return "datetime must be timezone-aware"
-    naive = value.replace(tzinfo=None)
-    if not (MIN_INSTANT.replace(tzinfo=None) + timedelta(days=1) <= naive
-            <= MAX_INSTANT.replace(tzinfo=None) - timedelta(days=1)):
+    if not _EARLIEST <= value.replace(tzinfo=None) <= _LATEST:
         return f"must lie between {MIN_INSTANT:%Y} and {MAX_INSTANT:%Y}"
     return None
 

@@ -46,7 +46,8 @@ def memory_checkpoint(store: InMemoryStore) -> Any:
     the objects it writes, so shallow copies of the tables keep the committed ones)."""
     with store.lock:
         tables = {
-            name: (dict(t.items), dict(t.records), {g: dict(v) for g, v in t.unique.items()})
+            name: (dict(t.items), dict(t.records), {g: dict(v) for g, v in t.unique.items()},
+                   dict(t.keys))
             for name, t in store.tables.items()
         }
         return (tables, dict(store.idempotency_keys), len(store.events), set(store.published),
@@ -58,7 +59,7 @@ def memory_restore(store: InMemoryStore, checkpoint: Any) -> None:
     :func:`memory_checkpoint`)."""
     tables, keys, events, published, failed = checkpoint
     with store.lock:
-        for name, (items, records, unique) in tables.items():
+        for name, (items, records, unique, held) in tables.items():
             table = store.tables[name]
             table.items.clear()
             table.items.update(items)
@@ -67,6 +68,8 @@ def memory_restore(store: InMemoryStore, checkpoint: Any) -> None:
             for group, values in unique.items():
                 table.unique[group].clear()
                 table.unique[group].update(values)
+            table.keys.clear()
+            table.keys.update(held)
         store.idempotency_keys.clear()
         store.idempotency_keys.update(keys)
         del store.events[events:]
