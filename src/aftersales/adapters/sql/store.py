@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from aftersales.adapters.sql.codec import Codec
+from aftersales.adapters.sql.driver import DriverStatement
 from aftersales.adapters.sql.schema import HEAD_REVISION, REVISIONS, SqlSchema, build_schema
 from aftersales.adapters.system import SystemClock
 from aftersales.adapters.tracking import CommitSet, Criteria, TrackingUnitOfWork
@@ -144,36 +145,52 @@ class SqlUnitOfWork(TrackingUnitOfWork):
             self._discard()
             raise
 
+    def _run(self, key: tuple[Any, ...], build: Callable[[], sa.ClauseElement],
+             params: Mapping[str, Any], action: str = "read") -> list[Any]:
+        """The rows of the fixed statement ``key`` (built by ``build``), run at driver level."""
+        statement = self.store.driver(key, build)
+        try:
+            with _database_errors(action):
+                return statement.run(self._connection(), params).rows
+        except (ValueError, TypeError, OverflowError) as error:  # a column's result processor
+            self._discard()
+            raise StorageError(f"{action}: a stored value does not read back "
+                               f"({type(error).__name__}: {error})") from error
+        except BaseException:
+            self._discard()
+            raise
+
     # --- reading ---------------------------------------------------------------------------
 
     def _records(self, kind: AggregateKind[Any], ids: Sequence[UUID]
                  ) -> dict[UUID, list[RecordEntry]]:
         record = self.schema.record(kind)
         entries: dict[UUID, list[RecordEntry]] = {item_id: [] for item_id in ids}
-        if len(entries) == 1:  # the usual load: no expanding IN (costly to render each time)
-            query = self.store.statement(
-                (kind.table, "record_one"),
-                lambda: sa.select(record).where(record.c.owner_id == sa.bindparam("id"))
-                .order_by(record.c.sequence),
-            )
-            batches: list[dict[str, Any]] = [{"id": next(iter(entries))}]
-        else:
-            query = self.store.statement(
-                (kind.table, "record"),
-                lambda: sa.select(record)
-                .where(record.c.owner_id.in_(sa.bindparam("ids", expanding=True)))
-                .order_by(record.c.owner_id, record.c.sequence),
-            )
-            batches = [{"ids": list(chunk)} for chunk in _chunks(list(entries))]
-        for batch in batches:
-            for r in self._rows(query, batch):
+        batches: list[tuple[tuple[Any, ...], Callable[[], sa.ClauseElement], dict[str, Any]]]
+        if len(entries) == 1:  # the usual load
+            batches = [((kind.table, "record_one"), lambda: sa.select(record).where(
+                record.c.owner_id == sa.bindparam("id")).order_by(record.c.sequence),
+                {"id": next(iter(entries))})]
+        else:  # one statement per chunk size, compiled once, each id its own parameter
+            batches = []
+            for chunk in _chunks(list(entries)):
+                size = len(chunk)
+                batches.append(((kind.table, "record", size), lambda size=size: (  # type: ignore[misc]
+                    sa.select(record)
+                    .where(record.c.owner_id.in_(
+                        [sa.bindparam(f"i{n}", type_=record.c.owner_id.type) for n in range(size)]
+                    ))
+                    .order_by(record.c.owner_id, record.c.sequence)
+                ), {f"i{n}": item_id for n, item_id in enumerate(chunk)}))
+        for key, build, params in batches:
+            for r in self._run(key, build, params):
                 entries[r.owner_id].append(RecordEntry(
                     r.sequence, r.at, r.actor_id, r.workflow, r.subject_id, r.action,
                     r.from_state, r.to_state, r.note, r.digest,
                 ))
         return entries
 
-    def _assemble(self, kind: AggregateKind[A], rows: Sequence[sa.Row[Any]]) -> list[A]:
+    def _assemble(self, kind: AggregateKind[A], rows: Sequence[Any]) -> list[A]:
         """Aggregates from their rows, each with its verified record.
 
         At READ COMMITTED the record rows are read in a later snapshot than the aggregate
@@ -203,7 +220,7 @@ class SqlUnitOfWork(TrackingUnitOfWork):
             raise _aborted(f"{table.name} kept changing while it was read")
         return [self._decode(kind, current[row.id], entries[row.id]) for row in rows]
 
-    def _decode(self, kind: AggregateKind[A], row: sa.Row[Any], record: list[RecordEntry]) -> A:
+    def _decode(self, kind: AggregateKind[A], row: Any, record: list[RecordEntry]) -> A:
         where = f"{self.schema.table(kind).name} {row.id}"
         problems = verify_chain(record)
         if problems:
@@ -221,13 +238,13 @@ class SqlUnitOfWork(TrackingUnitOfWork):
         return item
 
     @staticmethod
-    def _agrees(kind: AggregateKind[Any], row: sa.Row[Any], item: Aggregate, where: str) -> None:
+    def _agrees(kind: AggregateKind[Any], row: Any, item: Aggregate, where: str) -> None:
         """StorageError unless the document holds the row's id and query column values."""
         if item.id != row.id:
             raise StorageError(f"{where}: the document holds another id ({item.id})")
         values = kind.row(item)
         for field in kind.fields:
-            stored = row._mapping[field.name]
+            stored = getattr(row, field.name)
             if not _same(stored, values[field.name]):
                 raise StorageError(f"{where}: the document disagrees with column "
                                    f"{field.name} ({values[field.name]!r} vs {stored!r})")
@@ -235,13 +252,12 @@ class SqlUnitOfWork(TrackingUnitOfWork):
     def _select(self, kind: AggregateKind[Any]) -> sa.Select[Any]:
         return sa.select(self.schema.table(kind))
 
-    def _by_id(self, kind: AggregateKind[Any], item_id: UUID) -> Sequence[sa.Row[Any]]:
+    def _by_id(self, kind: AggregateKind[Any], item_id: UUID) -> list[Any]:
         table = self.schema.table(kind)
-        query = self.store.statement(
-            (kind.table, "get"),
-            lambda: self._select(kind).where(table.c.id == sa.bindparam("id")),
+        return self._run(
+            (kind.table, "get"), lambda: self._select(kind).where(table.c.id == sa.bindparam("id")),
+            {"id": item_id},
         )
-        return self._rows(query, {"id": item_id})
 
     def _load(self, kind: AggregateKind[A], item_id: UUID) -> A | None:
         found = self._assemble(kind, self._by_id(kind, item_id))
@@ -261,11 +277,12 @@ class SqlUnitOfWork(TrackingUnitOfWork):
 
     def _load_by(self, kind: AggregateKind[A], field: str, value: Any) -> A | None:
         table = self.schema.table(kind)
-        query = self.store.statement(
+        rows = self._run(
             (kind.table, "get_by", field),
             lambda: self._select(kind).where(table.c[field] == sa.bindparam("value")),
+            {"value": value},
         )
-        found = self._assemble(kind, self._rows(query, {"value": value}))
+        found = self._assemble(kind, rows)
         return found[0] if found else None
 
     @staticmethod
@@ -341,21 +358,21 @@ class SqlUnitOfWork(TrackingUnitOfWork):
         self, kind: AggregateKind[Any], fields: tuple[str, ...], values: tuple[Any, ...]
     ) -> UUID | None:
         table = self.schema.table(kind)
-        query = self.store.statement(
+        rows = self._run(
             (kind.table, "holder", fields),
             lambda: sa.select(table.c.id).where(
                 *(table.c[f] == sa.bindparam(f"v{n}") for n, f in enumerate(fields))
             ),
+            {f"v{n}": v for n, v in enumerate(values)},
         )
-        rows = self._rows(query, {f"v{n}": v for n, v in enumerate(values)})
         return rows[0].id if rows else None
 
     def _key(self, scope: str) -> IdempotencyRecord | None:
         keys = self.schema.keys
-        query = self.store.statement(
-            ("keys", "get"), lambda: sa.select(keys).where(keys.c.scope == sa.bindparam("scope"))
+        rows = self._run(
+            ("keys", "get"), lambda: sa.select(keys).where(keys.c.scope == sa.bindparam("scope")),
+            {"scope": scope},
         )
-        rows = self._rows(query, {"scope": scope})
         if not rows:
             return None
         r = rows[0]
@@ -372,30 +389,22 @@ class SqlUnitOfWork(TrackingUnitOfWork):
             kind = self.kinds.by_table(table_name)
             table = self.schema.table(kind)
             expected = {r.item_id: r.version for r in reads}
-            if len(expected) == 1:  # the usual case: no expanding IN (costly to render)
-                query = self.store.statement(
-                    (table_name, "read_check_one"),
-                    lambda table=table: sa.select(  # type: ignore[misc]
+            batches: list[tuple[list[UUID], DriverStatement, dict[str, Any]]] = []
+            for chunk in _chunks(sorted(expected, key=str)):
+                size = len(chunk)
+                statement = self.store.driver(
+                    (table_name, "read_check", size),
+                    lambda table=table, size=size: sa.select(  # type: ignore[misc]
                         table.c.id, table.c.version
-                    ).where(table.c.id == sa.bindparam("id")).with_for_update(read=True),
-                )
-                batches: list[tuple[list[UUID], dict[str, Any]]] = [
-                    ([next(iter(expected))], {"id": next(iter(expected))})
-                ]
-            else:
-                query = self.store.statement(
-                    (table_name, "read_check"),
-                    lambda table=table: sa.select(  # type: ignore[misc]
-                        table.c.id, table.c.version
-                    ).where(table.c.id.in_(sa.bindparam("ids", expanding=True)))
+                    ).where(table.c.id.in_(
+                        [sa.bindparam(f"i{n}", type_=table.c.id.type) for n in range(size)]
+                    ))
                     .with_for_update(read=True),
                 )
-                batches = [
-                    (list(chunk), {"ids": list(chunk)})
-                    for chunk in _chunks(sorted(expected, key=str))
-                ]
-            for chunk, params in batches:
-                found = {row.id: row.version for row in conn.execute(query, params)}
+                batches.append((list(chunk), statement,
+                                {f"i{n}": item_id for n, item_id in enumerate(chunk)}))
+            for chunk, statement, params in batches:
+                found = {row.id: row.version for row in statement.run(conn, params).rows}
                 for item_id in chunk:
                     if found.get(item_id) != expected[item_id]:
                         raise ConcurrencyConflict(
@@ -418,10 +427,11 @@ class SqlUnitOfWork(TrackingUnitOfWork):
                     "record_head": item.record_head, "doc": self.codec.dump(kind, item),
                 }
                 if change.new:
-                    insert = self.store.statement((kind.table, "insert"), table.insert)
-                    conn.execute(insert, {"id": item.id, **values})
+                    self.store.driver((kind.table, "insert"), table.insert).run(
+                        conn, {"id": item.id, **values}
+                    )
                 else:
-                    update = self.store.statement(
+                    update = self.store.driver(
                         (kind.table, "update"),
                         lambda table=table, names=tuple(values):  # type: ignore[misc]
                         table.update()
@@ -432,14 +442,13 @@ class SqlUnitOfWork(TrackingUnitOfWork):
                     params = {f"v_{name}": value for name, value in values.items()}
                     params["b_id"] = item.id
                     params["b_version"] = change.expected_version
-                    result = conn.execute(update, params)
-                    if result.rowcount != 1:
+                    if update.run(conn, params).rowcount != 1:
                         raise ConcurrencyConflict(kind.entity, item.id, change.expected_version)
                 entries = change.new_entries
                 if entries:
-                    conn.execute(self.store.statement(
+                    self.store.driver(
                         (kind.table, "record_insert"), self.schema.record(kind).insert
-                    ), [
+                    ).run_many(conn, [
                         {"owner_id": item.id, "sequence": e.sequence, "at": e.at,
                          "actor_id": e.actor_id, "workflow": e.workflow,
                          "subject_id": e.subject_id, "action": e.action,
@@ -448,12 +457,11 @@ class SqlUnitOfWork(TrackingUnitOfWork):
                         for e in entries
                     ])
             if commit.events:
-                conn.execute(self.store.statement(("outbox", "insert"),
-                                                  self.schema.outbox.insert), [
-                    self._outbox_row(event, now) for event in commit.events
-                ])
+                self.store.driver(("outbox", "insert"), self.schema.outbox.insert).run_many(
+                    conn, [self._outbox_row(event, now) for event in commit.events]
+                )
             if commit.keys:
-                conn.execute(self.store.statement(("keys", "insert"), self.schema.keys.insert), [
+                self.store.driver(("keys", "insert"), self.schema.keys.insert).run_many(conn, [
                     {"scope": k.scope, "fingerprint": k.fingerprint, "command": k.command,
                      "kind": k.kind, "aggregate_id": k.aggregate_id, "created_at": k.created_at}
                     for k in commit.keys
@@ -625,6 +633,7 @@ class SqlStore:
         self.schema: SqlSchema = build_schema(self.kinds)
         self.codec = Codec(self.kinds)
         self._statements: dict[tuple[Any, ...], Any] = {}
+        self._driver: dict[tuple[Any, ...], DriverStatement] = {}
         self._schema_checked = not check_schema
         self._lock = threading.Lock()
 
@@ -634,6 +643,15 @@ class SqlStore:
         found = self._statements.get(key)
         if found is None:
             found = self._statements[key] = build()
+        return found
+
+    def driver(self, key: tuple[Any, ...], build: Callable[[], sa.ClauseElement]
+               ) -> DriverStatement:
+        """The statement ``key`` compiled once for this engine's dialect and run at driver
+        level (see :mod:`aftersales.adapters.sql.driver`)."""
+        found = self._driver.get(key)
+        if found is None:
+            found = self._driver[key] = DriverStatement(build(), self.engine.dialect)
         return found
 
     def unit_of_work(self) -> SqlUnitOfWork:
