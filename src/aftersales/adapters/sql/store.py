@@ -132,11 +132,13 @@ class SqlUnitOfWork(TrackingUnitOfWork):
             finally:
                 conn.close()
 
-    def _rows(self, statement: sa.Executable, params: Mapping[str, Any] | None = None,
-              action: str = "read") -> Sequence[sa.Row[Any]]:
+    @contextmanager
+    def _reading(self, action: str) -> Iterator[None]:
+        """Database errors mapped; a stored value that does not read back a StorageError;
+        on any failure the transaction is discarded."""
         try:
             with _database_errors(action):
-                return self._connection().execute(statement, params).all()
+                yield
         except (ValueError, TypeError, OverflowError) as error:  # a column's result processor
             self._discard()
             raise StorageError(f"{action}: a stored value does not read back "
@@ -145,20 +147,17 @@ class SqlUnitOfWork(TrackingUnitOfWork):
             self._discard()
             raise
 
+    def _rows(self, statement: sa.Executable, params: Mapping[str, Any] | None = None,
+              action: str = "read") -> Sequence[sa.Row[Any]]:
+        with self._reading(action):
+            return self._connection().execute(statement, params).all()
+
     def _run(self, key: tuple[Any, ...], build: Callable[[], sa.ClauseElement],
              params: Mapping[str, Any], action: str = "read") -> list[Any]:
         """The rows of the fixed statement ``key`` (built by ``build``), run at driver level."""
         statement = self.store.driver(key, build)
-        try:
-            with _database_errors(action):
-                return statement.run(self._connection(), params).rows
-        except (ValueError, TypeError, OverflowError) as error:  # a column's result processor
-            self._discard()
-            raise StorageError(f"{action}: a stored value does not read back "
-                               f"({type(error).__name__}: {error})") from error
-        except BaseException:
-            self._discard()
-            raise
+        with self._reading(action):
+            return statement.run(self._connection(), params).rows
 
     # --- reading ---------------------------------------------------------------------------
 
